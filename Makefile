@@ -1,0 +1,170 @@
+# ctxscale top-level Makefile.
+#
+#   make demo          run the main job end to end on the embedded example data
+#   make test          build everything and run all tests (SANITIZE=1: under ASan + UBSan)
+#   make bench         run the benchmarks (results go in bench/RESULTS.md by hand, with date)
+#   make fuzz          build the libFuzzer targets and run each for FUZZ_SECONDS (default 60)
+#   make install PREFIX=/usr/local   binary, library, headers and pkg-config file
+#   make deps          install the Debian packages that are missing (the targets above do it)
+#
+# Sources are discovered: every .c in the library folders goes into build/libctxscale.a, every
+# tests/unit/test_*.c becomes a test binary, every tests/cli/*.sh a CLI test. BUILD=dir keeps
+# separate builds apart (SANITIZE=1 defaults to build-san).
+
+SHELL := /bin/bash
+BUILD_DEFAULT := build
+ifeq ($(SANITIZE),1)
+BUILD_DEFAULT := build-san
+endif
+BUILD ?= $(BUILD_DEFAULT)
+PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 60
+VERSION := 0.1.0
+
+CC ?= cc
+PKGS := gsl hdf5 jansson inih openblas
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS_COMMON := -std=c11 -O2 -g $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+                 -D_FILE_OFFSET_BITS=64 -I. -I$(BUILD)/gen
+ifeq ($(CI),true)
+WERROR ?= 1
+endif
+ifeq ($(WERROR),1)
+CFLAGS_COMMON += -Werror
+endif
+ifeq ($(NATIVE),1)
+CFLAGS_COMMON += -march=native
+endif
+SAN_FLAGS :=
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+# pkg-config runs lazily (recursive variables), after `deps` has installed the packages.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs gsl hdf5 jansson inih | sed 's/-lgslcblas//') -lopenblas
+ALL_CFLAGS = $(CFLAGS_COMMON) $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+ALL_LDLIBS = $(PKG_LIBS) -lm -lpthread $(SAN_FLAGS) $(LDFLAGS) $(LDLIBS)
+TEST_LIBS = $(shell pkg-config --libs cmocka)
+
+LIB_DIRS := core data trainer fit analysis plots
+LIB_SRC := $(sort $(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
+LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+CLI_SRC := $(sort $(wildcard cli/*.c))
+CLI_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
+HELPER_BIN := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+LIB := $(BUILD)/libctxscale.a
+BIN := $(BUILD)/ctxscale
+
+NVCC := $(shell command -v nvcc 2>/dev/null)
+MPICC := $(shell command -v mpicc 2>/dev/null)
+NCCL_H := $(firstword $(wildcard /usr/local/cuda/include/nccl.h /usr/include/nccl.h))
+
+.PHONY: all deps build-all test test-build run-tests demo bench fuzz install clean features \
+        check-symbols format-check
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory build-all
+
+deps:
+	@sh scripts/deps.sh
+
+features:
+	@if [ -n "$(NVCC)" ]; then echo "✓ nvcc found: $(NVCC)"; \
+	 else echo "✗ nvcc not found: tests/parity/* skipped"; fi
+	@if [ -n "$(NCCL_H)" ]; then echo "✓ NCCL found: $(NCCL_H)"; else echo "✗ NCCL not found"; fi
+	@if [ -n "$(MPICC)" ]; then echo "✓ MPI found: $(MPICC)"; else echo "✗ MPI not found"; fi
+
+build-all: features $(LIB) $(BIN) check-symbols
+
+$(BUILD)/gen/cs_gitrev.h: FORCE
+	@mkdir -p $(@D)
+	@rev=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
+	 if ! git diff --quiet HEAD 2>/dev/null; then rev="$$rev-dirty"; fi; \
+	 line="#define CS_GIT_REVISION \"$$rev\""; \
+	 if [ ! -f $@ ] || [ "$$(cat $@)" != "$$line" ]; then echo "$$line" > $@; fi
+FORCE:
+
+$(BUILD)/obj/core/version.o: $(BUILD)/gen/cs_gitrev.h
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DCS_VERSION_STRING='"$(VERSION)"' -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(ALL_LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(TEST_LIBS) $(ALL_LDLIBS)
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(ALL_LDLIBS)
+
+# Every exported symbol of the library starts with cs_ (STYLE.md).
+check-symbols: $(LIB)
+	@bad=$$(nm -g --defined-only $(LIB) | awk '$$2 ~ /[TDBR]/ {print $$3}' | grep -v '^cs_' || true); \
+	 if [ -n "$$bad" ]; then echo "check-symbols: exported without cs_ prefix:"; echo "$$bad"; exit 1; fi
+
+test: deps
+	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory run-tests
+
+test-build: build-all $(TEST_BIN) $(HELPER_BIN)
+
+run-tests:
+	@CS_BUILD=$(BUILD) CS_SRC=$(CURDIR) bash tests/run.sh $(TEST_BIN)
+
+demo: deps
+	@$(MAKE) --no-print-directory build-all
+	@BUILD=$(BUILD) bash scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory build-all
+	@BUILD=$(BUILD) bash bench/run.sh
+
+# libFuzzer targets: the library is rebuilt with clang and sanitizers in build-fuzz.
+FUZZ_BUILD := build-fuzz
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	  SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" $(FUZZ_BUILD)/libctxscale.a
+	@mkdir -p $(FUZZ_BUILD)/fuzz
+	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  clang $(CFLAGS_COMMON) -I$(FUZZ_BUILD)/gen $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -o $(FUZZ_BUILD)/fuzz/$$n $$f $(FUZZ_BUILD)/libctxscale.a $(PKG_LIBS) -lm -lpthread; done
+	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+	  if [ -d fuzz/seeds/$$n ]; then cp -n fuzz/seeds/$$n/* $(FUZZ_BUILD)/corpus/$$n/ 2>/dev/null || true; fi; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	    -print_final_stats=1 $(FUZZ_BUILD)/corpus/$$n > $(FUZZ_BUILD)/fuzz/$$n.log 2>&1 \
+	    || { tail -40 $(FUZZ_BUILD)/fuzz/$$n.log; exit 1; }; \
+	  grep -E '^stat::number_of_executed_runs' $(FUZZ_BUILD)/fuzz/$$n.log || true; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ctxscale
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libctxscale.a
+	@for h in $(wildcard $(addsuffix /*.h,$(LIB_DIRS))); do \
+	  install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/ctxscale/$$h; done
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/ctxscale.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ctxscale.pc
+	@echo "installed ctxscale $(VERSION) under $(DESTDIR)$(PREFIX)"
+
+format-check:
+	clang-format --dry-run --Werror $(LIB_SRC) $(CLI_SRC) $(wildcard $(addsuffix /*.h,$(LIB_DIRS) cli))
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(HELPER_BIN:=.d)

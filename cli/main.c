@@ -1,0 +1,77 @@
+/* cli/main.c: the ctxscale binary: dispatches to subcommands, prints the command list, checks
+ * stdout for write errors at exit. Test: tests/cli/test_cli.sh. */
+#include "cli/cli.h"
+#include "core/version.h"
+
+#include <errno.h>
+#include <gsl/gsl_errno.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} subcommand;
+
+static int cmd_version(int argc, char **argv);
+
+static const subcommand commands[] = {
+    {"version", cmd_version, "print the version and the git revision of this build"},
+};
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("ctxscale %s (git %s)\n", cs_version_string(), cs_version_git_revision());
+    return 0;
+}
+
+static void print_help(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "Usage: ctxscale COMMAND [OPTIONS] [ARGS]\n\n"
+                 "ctxscale trains small language models, records their loss over model size N,\n"
+                 "tokens D, training context T and vocabulary V, and fits scaling laws to them.\n\n"
+                 "Commands:\n");
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nEach command has --help. Options of ctxscale itself:\n"
+                 "  -h, --help     show this help and exit\n"
+                 "  -V, --version  show the version and exit\n");
+}
+
+static int finish(int code)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "ctxscale: error writing to standard output: %s\n", strerror(errno));
+        return 1;
+    }
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+
+    gsl_set_error_handler_off();
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_help(stdout);
+        return finish(0);
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        return finish(cmd_version(argc, argv));
+    }
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return finish(commands[i].run(argc - 1, argv + 1));
+    fprintf(stderr, "ctxscale: unknown command '%s'\nTry 'ctxscale --help'.\n", argv[1]);
+    return 2;
+}
