@@ -65,7 +65,7 @@ MPICC := $(shell command -v mpicc 2>/dev/null)
 NCCL_H := $(firstword $(wildcard /usr/local/cuda/include/nccl.h /usr/include/nccl.h))
 
 .PHONY: all deps build-all test test-build run-tests demo bench fuzz install clean features \
-        check-symbols format-check
+        check-symbols check-twins format-check test-gpu bench-gpu
 .DEFAULT_GOAL := all
 
 all: deps
@@ -116,7 +116,16 @@ check-symbols: $(LIB)
 	@bad=$$(nm -g --defined-only $(LIB) | awk '$$2 ~ /[TDBR]/ {print $$3}' | grep -v '^cs_' || true); \
 	 if [ -n "$$bad" ]; then echo "check-symbols: exported without cs_ prefix:"; echo "$$bad"; exit 1; fi
 
+# Every CUDA op has a CPU twin and a parity test (STYLE.md). Pure shell: runs without nvcc.
+check-twins:
+	@bad=0; for cu in $(wildcard trainer/cuda/*.cu); do s=$$(basename $$cu .cu); \
+	  [ "$$s" = device ] && continue; \
+	  [ -f trainer/$$s.c ] || { echo "check-twins: $$cu has no CPU twin trainer/$$s.c"; bad=1; }; \
+	  [ -f tests/parity/$$s.c ] || { echo "check-twins: $$cu has no parity test tests/parity/$$s.c"; bad=1; }; \
+	  done; exit $$bad
+
 test: deps
+	@$(MAKE) --no-print-directory check-twins
 	@$(MAKE) --no-print-directory test-build
 	@$(MAKE) --no-print-directory run-tests
 
