@@ -158,7 +158,7 @@ fuzz: deps
 	  $(FUZZ_BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
 	    -print_final_stats=1 $(FUZZ_BUILD)/corpus/$$n > $(FUZZ_BUILD)/fuzz/$$n.log 2>&1 \
 	    || { tail -40 $(FUZZ_BUILD)/fuzz/$$n.log; exit 1; }; \
-	  grep -E '^stat::number_of_executed_runs' $(FUZZ_BUILD)/fuzz/$$n.log || true; done
+	  grep -E '^stat::number_of_executed_units' $(FUZZ_BUILD)/fuzz/$$n.log || true; done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig

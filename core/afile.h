@@ -15,19 +15,24 @@ extern "C" {
 
 typedef struct cs_afile cs_afile;
 
-/* Opens `path` for writing. CS_EINPUT when it exists and !force ("<path>: exists; use --force
- * to overwrite"), CS_EIO when the temporary file cannot be created (with strerror), CS_ENOMEM.
- * On success *out owns a FILE * (cs_afile_stream). */
+/* Opens `path` for writing through "<path>.tmp.XXXXXX". CS_EINPUT when it exists and !force
+ * ("<path>: exists; use --force to overwrite") or is a directory, CS_EIO when the temporary file
+ * cannot be created (with strerror), CS_ENOMEM. The new file gets the mode of the file it
+ * replaces, else 0666 minus the umask. On success *out owns a FILE * (cs_afile_stream); end
+ * with exactly one of cs_afile_commit or cs_afile_abort. */
 int cs_afile_open(const char *path, bool force, cs_afile **out);
 
-/* The stream to write to. */
+/* The stream to write to; owned by `af` (do not fclose it). */
 FILE *cs_afile_stream(cs_afile *af);
 
-/* Flushes, fsyncs and renames into place, then frees `af`. CS_EIO (with the path and strerror)
- * if any write failed; the temporary file is removed then and the old file is kept. */
+/* Flushes, fsyncs, closes and renames into place, then frees `af`. CS_EIO (with the path and
+ * strerror) if any write failed; the temporary file is removed then and the old file is kept.
+ * Without force, a file that appeared at `path` since open is not replaced either (CS_EINPUT).
+ * For "-" it only flushes standard output (CS_EIO on a write error) and leaves it open. */
 int cs_afile_commit(cs_afile *af);
 
-/* Discards what was written (removes the temporary file) and frees `af`. Accepts NULL. */
+/* Discards what was written (removes the temporary file) and frees `af`. Accepts NULL. For "-"
+ * what was written cannot be taken back; it is flushed. */
 void cs_afile_abort(cs_afile *af);
 
 #ifdef __cplusplus

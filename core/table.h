@@ -36,8 +36,8 @@ cs_table *cs_table_alloc(const char *source);
 void cs_table_free(cs_table *t);
 
 /* Adds a column; its cells in existing rows are NaN / "". Writes its index to *idx (may be
- * NULL). CS_EINPUT if a column of that name exists ("<source>: duplicate column "name""),
- * CS_ENOMEM. */
+ * NULL). CS_EINPUT if a column of that name exists ("<source>: duplicate column "name"") or the
+ * name is empty, CS_ENOMEM. */
 int cs_table_add_col(cs_table *t, const char *name, cs_col_type type, size_t *idx);
 
 /* Appends a row of missing values (NaN / ""); `line` is its line in the source (0 if none).
@@ -68,11 +68,13 @@ int cs_table_set_str(cs_table *t, size_t row, size_t col, const char *s);
 const double *cs_table_num_col(const cs_table *t, size_t col);
 
 /* Looks up column `name` and checks it is numeric and every value satisfies `flags`; writes its
- * index to *col. CS_EINPUT with a message naming the source, the column and, for a bad value,
- * the line and the value:
+ * index to *col (may be NULL). CS_EINPUT with a message naming the source, the column and, for a
+ * bad value, the line (or "row K" when the row has no line) and the value:
  *   "runs.csv: missing column "loss" (columns: a, b, c)"
  *   "runs.csv:17: column "loss": expected a number, got "abc""
- *   "runs.csv:12: column "N": expected a positive number, got -3" */
+ *   "runs.csv:12: column "N": expected a positive number, got -3"
+ *   "runs.csv:9: column "loss": expected a finite number, got an empty value or NaN"
+ * (">= 0" flags read "expected a number >= 0"). */
 int cs_table_require_num(const cs_table *t, const char *name, unsigned flags, size_t *col);
 
 /* Converts a text column to numeric when every non-empty cell parses as a number (empty → NaN;
@@ -80,7 +82,8 @@ int cs_table_require_num(const cs_table *t, const char *name, unsigned flags, si
  * cell that does not parse; the column is unchanged then. No-op on numeric columns. */
 int cs_table_col_to_num(cs_table *t, size_t col);
 
-/* Renames column `col`. CS_EINPUT when another column already has `name`. */
+/* Renames column `col`. CS_EINPUT when another column already has `name` or it is empty,
+ * CS_ENOMEM. */
 int cs_table_rename_col(cs_table *t, size_t col, const char *name);
 
 #ifdef __cplusplus
