@@ -145,6 +145,7 @@ bench: deps
 # libFuzzer targets: the library is rebuilt with clang and sanitizers in build-fuzz.
 FUZZ_BUILD := build-fuzz
 fuzz: deps
+	@sh scripts/deps.sh clang libclang-rt-14-dev
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
 	  SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" $(FUZZ_BUILD)/libctxscale.a
 	@mkdir -p $(FUZZ_BUILD)/fuzz

@@ -9,7 +9,7 @@ set -eu
 # figures call. python3-h5py lets the run-log test read our files with a second, independent
 # reader; python3-scipy is the reference of the fitter benchmark.
 PKGS="build-essential pkg-config libgsl-dev libhdf5-dev hdf5-tools gnuplot-nox libopenblas-dev \
-libopenmpi-dev openmpi-bin libcmocka-dev libjansson-dev libinih-dev python3-h5py python3-numpy"
+libopenmpi-dev openmpi-bin libcmocka-dev libjansson-dev libinih-dev python3-h5py python3-numpy python3-scipy"
 
 check_only=0
 if [ "${1:-}" = "--check" ]; then
