@@ -147,10 +147,10 @@ FUZZ_BUILD := build-fuzz
 fuzz: deps
 	@sh scripts/deps.sh clang libclang-rt-14-dev
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
-	  SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" $(FUZZ_BUILD)/libctxscale.a
+	  SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" $(FUZZ_BUILD)/libctxscale.a
 	@mkdir -p $(FUZZ_BUILD)/fuzz
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang $(CFLAGS_COMMON) -I$(FUZZ_BUILD)/gen $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  clang $(CFLAGS_COMMON) -I$(FUZZ_BUILD)/gen $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o $(FUZZ_BUILD)/fuzz/$$n $$f $(FUZZ_BUILD)/libctxscale.a $(PKG_LIBS) -lm -lpthread; done
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
