@@ -57,6 +57,8 @@ TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BIN := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 LIB := $(BUILD)/libctxscale.a
 BIN := $(BUILD)/ctxscale
 
@@ -65,7 +67,7 @@ MPICC := $(shell command -v mpicc 2>/dev/null)
 NCCL_H := $(firstword $(wildcard /usr/local/cuda/include/nccl.h /usr/include/nccl.h))
 
 .PHONY: all deps build-all test test-build run-tests demo bench fuzz install clean features \
-        check-symbols check-twins format-check test-gpu bench-gpu
+        check-symbols check-twins format-check
 .DEFAULT_GOAL := all
 
 all: deps
@@ -139,8 +141,12 @@ demo: deps
 	@BUILD=$(BUILD) bash scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory build-all
+	@$(MAKE) --no-print-directory build-all $(BENCH_BIN)
 	@BUILD=$(BUILD) bash bench/run.sh
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(ALL_LDLIBS)
 
 # libFuzzer targets: the library is rebuilt with clang and sanitizers in build-fuzz.
 FUZZ_BUILD := build-fuzz
@@ -177,4 +183,4 @@ format-check:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(HELPER_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(HELPER_BIN:=.d) $(BENCH_BIN:=.d)
