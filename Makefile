@@ -44,7 +44,9 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs gsl hdf5 jansson inih | sed 's/-lgslcblas//') -lopenblas
 ALL_CFLAGS = $(CFLAGS_COMMON) $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
-ALL_LDLIBS = $(PKG_LIBS) -lm -lpthread $(SAN_FLAGS) $(LDFLAGS) $(LDLIBS)
+# OpenMP is used by the CPU trainer's kernels (trainer/); everything links its runtime.
+OPENMP := -fopenmp
+ALL_LDLIBS = $(PKG_LIBS) -lm -lpthread $(OPENMP) $(SAN_FLAGS) $(LDFLAGS) $(LDLIBS)
 TEST_LIBS = $(shell pkg-config --libs cmocka)
 
 LIB_DIRS := core data trainer fit analysis plots
@@ -93,6 +95,8 @@ $(BUILD)/gen/cs_gitrev.h: FORCE
 FORCE:
 
 $(BUILD)/obj/core/version.o: $(BUILD)/gen/cs_gitrev.h
+
+$(BUILD)/obj/trainer/%.o: CFLAGS += $(OPENMP)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -151,13 +155,13 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 # libFuzzer targets: the library is rebuilt with clang and sanitizers in build-fuzz.
 FUZZ_BUILD := build-fuzz
 fuzz: deps
-	@sh scripts/deps.sh clang libclang-rt-14-dev
+	@sh scripts/deps.sh clang libclang-rt-14-dev libomp-14-dev
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
 	  SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" $(FUZZ_BUILD)/libctxscale.a
 	@mkdir -p $(FUZZ_BUILD)/fuzz
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  clang $(CFLAGS_COMMON) -I$(FUZZ_BUILD)/gen $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -o $(FUZZ_BUILD)/fuzz/$$n $$f $(FUZZ_BUILD)/libctxscale.a $(PKG_LIBS) -lm -lpthread; done
+	    -o $(FUZZ_BUILD)/fuzz/$$n $$f $(FUZZ_BUILD)/libctxscale.a $(PKG_LIBS) -lm -lpthread $(OPENMP); done
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	  if [ -d fuzz/seeds/$$n ]; then cp -n fuzz/seeds/$$n/* $(FUZZ_BUILD)/corpus/$$n/ 2>/dev/null || true; fi; \
