@@ -1,0 +1,53 @@
+/* trainer/xent.c: CPU twin of the fused softmax cross-entropy (trainer/xent.h).
+ * Test: tests/unit/test_xent.c. */
+#include "trainer/xent.h"
+
+#include "core/error.h"
+
+#include <math.h>
+
+static double row_lse(const float *z, size_t V)
+{
+    float mx = z[0];
+    double sum = 0.0;
+
+    for (size_t v = 1; v < V; v++)
+        mx = z[v] > mx ? z[v] : mx;
+    for (size_t v = 0; v < V; v++)
+        sum += expf(z[v] - mx);
+    return (double)mx + log(sum);
+}
+
+void cs_xent_forward_cpu(float *losses, float *lse, const float *logits, const uint32_t *targets,
+                         size_t BT, size_t V)
+{
+    CS_ASSERT(V > 0);
+#pragma omp parallel for schedule(static) if (BT * V >= 16384)
+    for (size_t r = 0; r < BT; r++) {
+        const float *z = logits + r * V;
+        double l;
+
+        CS_ASSERT(targets[r] < V);
+        l = row_lse(z, V);
+        lse[r] = (float)l;
+        losses[r] = (float)(l - z[targets[r]]); /* in double: exact even when |z| is large */
+    }
+}
+
+void cs_xent_backward_cpu(float *dlogits, const float *logits, const float *lse,
+                          const uint32_t *targets, const float *dlosses, float scale, size_t BT,
+                          size_t V)
+{
+#pragma omp parallel for schedule(static) if (BT * V >= 16384)
+    for (size_t r = 0; r < BT; r++) {
+        const float *z = logits + r * V;
+        float *dz = dlogits + r * V;
+        float w = dlosses ? scale * dlosses[r] : scale;
+        float l = lse[r];
+
+        CS_ASSERT(targets[r] < V);
+        for (size_t v = 0; v < V; v++)
+            dz[v] = w * expf(z[v] - l);
+        dz[targets[r]] -= w;
+    }
+}
