@@ -4,5 +4,12 @@
 #ifndef CS_CLI_CLI_H
 #define CS_CLI_CLI_H
 
+int cs_cli_runs(int argc, char **argv);
+int cs_cli_data(int argc, char **argv);
+int cs_cli_data_build(int argc, char **argv);
+int cs_cli_data_tokenize(int argc, char **argv);
+int cs_cli_data_stats(int argc, char **argv);
+int cs_cli_data_synth(int argc, char **argv);
+
 
 #endif /* CS_CLI_CLI_H */

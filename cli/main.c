@@ -18,6 +18,9 @@ static int cmd_version(int argc, char **argv);
 
 static const subcommand commands[] = {
     {"version", cmd_version, "print the version and the git revision of this build"},
+    {"runs", cs_cli_runs, "list, show, export and import run logs (HDF5)"},
+    {"data", cs_cli_data,
+     "build corpora, train tokenizers, write token stores, synthesize long-range data"},
 };
 
 static int cmd_version(int argc, char **argv)
