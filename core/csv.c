@@ -467,7 +467,8 @@ int cs_csv_read(const char *path, const cs_csv_params *p, cs_table **out)
 
     *out = NULL;
     if (f == NULL)
-        return cs_fail(CS_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return cs_fail(errno == ENOENT ? CS_EINPUT : CS_EIO, "%s: cannot open: %s", path,
+                       strerror(errno));
     st = slurp(f, name, &buf, &n);
     if (!is_stdin)
         fclose(f);

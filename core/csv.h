@@ -35,7 +35,8 @@ cs_csv_params cs_csv_default_params(void);
  * allow_empty); an empty or duplicate column name; a record with a different number of fields
  * than the header; an unterminated quoted field (with the line it opened on); a quote inside an
  * unquoted field or text after a closing quote; a NUL byte (binary data); CS_EINVAL for a
- * delimiter that is '"', CR, LF or NUL; CS_EIO when the file cannot be read; CS_ENOMEM. */
+ * delimiter that is '"', CR, LF or NUL; CS_EINPUT when the file does not exist; CS_EIO when it
+ * cannot be read; CS_ENOMEM. */
 int cs_csv_read(const char *path, const cs_csv_params *p, cs_table **out);
 
 /* As cs_csv_read on `n` bytes in memory; `name` is used in messages. */

@@ -67,7 +67,8 @@ static int check_signature(const char *path, uint64_t *size)
     bool found = false;
 
     if (fd < 0)
-        return cs_fail(CS_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return cs_fail(errno == ENOENT ? CS_EINPUT : CS_EIO, "%s: cannot open: %s", path,
+                       strerror(errno));
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
         return cs_fail(CS_EINPUT, "%s: not an HDF5 run log (not a regular file)", path);

@@ -406,7 +406,7 @@ static void test_files(void **state)
     assert_null(t);
     tu_assert_errmsg_has(":2: expected 2 fields");
     tu_assert_errmsg_has(saved);
-    assert_int_equal(cs_csv_read(tu_path(dir, "absent.csv"), NULL, &t), CS_EIO);
+    assert_int_equal(cs_csv_read(tu_path(dir, "absent.csv"), NULL, &t), CS_EINPUT);
     tu_assert_errmsg_has("No such file");
     assert_int_equal(cs_csv_read(dir, NULL, &t), CS_EIO);
     assert_int_equal(remove(saved), 0);

@@ -595,7 +595,7 @@ static void test_reopen(void **state)
     snprintf(created, sizeof created, "%s", cs_runlog_read_meta(r, "created_utc"));
     cs_runlog_read_close(r);
     assert_int_equal(cs_runlog_reopen(path, -1, &rl), CS_EINVAL);
-    assert_int_equal(cs_runlog_reopen(tu_path(dir, "nope.h5"), 3, &rl), CS_EIO);
+    assert_int_equal(cs_runlog_reopen(tu_path(dir, "nope.h5"), 3, &rl), CS_EINPUT);
     assert_int_equal(cs_runlog_reopen(path, 10, &rl), CS_OK);
     assert_false(exists(part));
     assert_int_equal(cs_runlog_n_steps(rl), 10);
@@ -827,7 +827,7 @@ static void test_bad_files(void **state)
     tu_write_file(tu_path(dir, "empty.h5"), "", 0);
     expect_refused(tu_path(dir, "empty.h5"), CS_EINPUT, "not an HDF5 run log (empty file)");
     expect_refused(dir, CS_EINPUT, "not a regular file");
-    expect_refused(tu_path(dir, "missing.h5"), CS_EIO, "No such file");
+    expect_refused(tu_path(dir, "missing.h5"), CS_EINPUT, "No such file");
     /* HDF5's own error printing is restored after our calls. */
     H5Eget_auto2(H5E_DEFAULT, &func, &data);
     assert_non_null(func);
