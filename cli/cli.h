@@ -4,6 +4,10 @@
 #ifndef CS_CLI_CLI_H
 #define CS_CLI_CLI_H
 
+int cs_cli_isoflop(int argc, char **argv);
+int cs_cli_envelope(int argc, char **argv);
+int cs_cli_optimal(int argc, char **argv);
+int cs_cli_fit(int argc, char **argv);
 int cs_cli_runs(int argc, char **argv);
 int cs_cli_data(int argc, char **argv);
 int cs_cli_data_build(int argc, char **argv);

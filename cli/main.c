@@ -18,6 +18,10 @@ static int cmd_version(int argc, char **argv);
 
 static const subcommand commands[] = {
     {"version", cmd_version, "print the version and the git revision of this build"},
+    {"isoflop", cs_cli_isoflop, "Chinchilla approach 2: IsoFLOP parabolas, N_opt = k C^a"},
+    {"envelope", cs_cli_envelope, "Chinchilla approach 1: lowest loss over runs per FLOPs"},
+    {"fit", cs_cli_fit, "fit a scaling law with bootstrap intervals (robust, multi-start)"},
+    {"optimal", cs_cli_optimal, "compute-optimal N*, D* (T*, V*) per budget for a fitted law"},
     {"runs", cs_cli_runs, "list, show, export and import run logs (HDF5)"},
     {"data", cs_cli_data,
      "build corpora, train tokenizers, write token stores, synthesize long-range data"},
