@@ -108,8 +108,10 @@ static int sort_run(env_ctx *c, size_t k, double *tmp, size_t *perm, size_t *idx
     memcpy(o, idx, m * sizeof *o);
     for (j = 1; j < m; j++) {
         if (c->N[o[j]] != c->N[o[0]])
-            return cs_fail(CS_EINPUT, "run %zu: N changes along the run (%g at point %zu, %g at "
-                           "point %zu)", k + 1, c->N[o[0]], o[0] + 1, c->N[o[j]], o[j] + 1);
+            return cs_fail(CS_EINPUT,
+                           "run %zu: N changes along the run (%g at point %zu, %g at "
+                           "point %zu)",
+                           k + 1, c->N[o[0]], o[0] + 1, c->N[o[j]], o[j] + 1);
         if (c->C[o[j]] == c->C[o[j - 1]])
             return cs_fail(CS_EINPUT, "run %zu: points %zu and %zu are both at C = %g", k + 1,
                            o[j - 1] + 1, o[j] + 1, c->C[o[j]]);
@@ -202,8 +204,7 @@ static void interpolate_run(env_ctx *c, size_t k, size_t ngrid)
 
 /* Fills L, run (ngrid) with the envelope over the runs with use[k] != 0; a grid value reached
  * by fewer than min_cover of them gets NaN / SIZE_MAX. Returns the number of covered values. */
-static size_t envelope(const env_ctx *c, const unsigned *use, size_t ngrid, double *L,
-                       size_t *run)
+static size_t envelope(const env_ctx *c, const unsigned *use, size_t ngrid, double *L, size_t *run)
 {
     size_t g, k, covered = 0;
 
@@ -253,8 +254,10 @@ static int fit_powers(const env_ctx *c, const double *C, const size_t *run, size
         m++;
     }
     if (!two)
-        return cs_fail(CS_EINPUT, "%s run is on the envelope; N_opt = k C^a needs at "
-                       "least 2", m ? "only one" : "no");
+        return cs_fail(CS_EINPUT,
+                       "%s run is on the envelope; N_opt = k C^a needs at "
+                       "least 2",
+                       m ? "only one" : "no");
     if ((st = cs_isoflop_fit_power(x, yN, m, Nf)))
         return st;
     return cs_isoflop_fit_power(x, yD, m, Df);
@@ -349,8 +352,10 @@ static int check_params(const cs_envelope_params *p, size_t n, size_t nruns)
         return cs_fail(CS_EINVAL, "envelope: min_cover: expected at least 1");
     if (!(p->C_lo >= 0.0 && p->C_hi >= 0.0) || !isfinite(p->C_lo) || !isfinite(p->C_hi) ||
         ((p->C_lo == 0.0) != (p->C_hi == 0.0)))
-        return cs_fail(CS_EINVAL, "envelope: grid range [%g, %g]: expected two positive FLOPs "
-                       "values or both 0", p->C_lo, p->C_hi);
+        return cs_fail(CS_EINVAL,
+                       "envelope: grid range [%g, %g]: expected two positive FLOPs "
+                       "values or both 0",
+                       p->C_lo, p->C_hi);
     if (!(p->level > 0.0 && p->level < 1.0))
         return cs_fail(CS_EINVAL, "envelope: level %g: expected a number in (0, 1)", p->level);
     if (!(p->flops_per_nd > 0.0) || !isfinite(p->flops_per_nd))
@@ -395,7 +400,7 @@ static int compute(env_ctx *c, cs_envelope_result *r)
     }
     if (st == CS_OK && r->nruns_skipped == c->nruns)
         st = cs_fail(CS_EINPUT, "no run has 2 points or more; a trajectory needs at "
-                     "least 2 (is the run column right?)");
+                                "least 2 (is the run column right?)");
     if (st == CS_OK)
         st = make_grid(c, r);
     for (k = 0; k < c->nruns && st == CS_OK; k++)
@@ -454,15 +459,15 @@ int cs_envelope_run(const size_t *run, size_t nruns, const double *C, const doub
 
 // ---- run logs ------------------------------------------------------------------------------
 
-static const char *const runlog_cols[] = {"N", "C", "D", "L", "loss_val_best", "loss_val_bpb",
+static const char *const runlog_cols[] = {"N",   "C", "D", "L", "loss_val_best", "loss_val_bpb",
                                           "step"};
 #define N_RUNLOG_COLS (sizeof runlog_cols / sizeof runlog_cols[0])
 
 /* Appends the usable eval rows of one log to t (columns: run, then runlog_cols). */
 static int append_runlog(cs_table *t, const char *path)
 {
-    static const char *const src[N_RUNLOG_COLS] = {NULL, "flops", "tokens", "loss_val",
-                                                   "loss_val_best", "loss_val_bpb", "step"};
+    static const char *const src[N_RUNLOG_COLS] = {
+        NULL, "flops", "tokens", "loss_val", "loss_val_best", "loss_val_bpb", "step"};
     cs_runlog_reader *rd = NULL;
     cs_table *ev = NULL;
     const cs_runlog_kv *kv;
@@ -516,8 +521,10 @@ int cs_envelope_read_runlogs(const char *dir, cs_table **out)
     if (st == CS_OK)
         st = cs_runlog_read_list(dir, &paths, &n);
     if (st == CS_OK && n == 0)
-        st = cs_fail(CS_EINPUT, "%s: no run logs (*.h5) in this directory or its "
-                     "subdirectories", dir);
+        st = cs_fail(CS_EINPUT,
+                     "%s: no run logs (*.h5) in this directory or its "
+                     "subdirectories",
+                     dir);
     for (i = 0; i < n && st == CS_OK; i++)
         st = append_runlog(t, paths[i]);
     cs_runlog_read_list_free(paths, n);

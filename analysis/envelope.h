@@ -57,12 +57,12 @@ typedef struct cs_envelope_result {
     size_t ncovered;               /* grid values on the envelope */
     cs_envelope_segment *segments; /* (nsegments) in order of C */
     size_t nsegments;
-    size_t nruns;                  /* runs given */
-    size_t nruns_skipped;          /* runs with fewer than 2 points (not interpolated) */
-    cs_isoflop_power N_fit;        /* N_opt = k C^a over the covered grid values */
-    cs_isoflop_power D_fit;        /* D_opt = k C^b */
-    size_t nboot;                  /* replicates run */
-    size_t nboot_ok;               /* replicates whose envelope held 2 runs or more */
+    size_t nruns;           /* runs given */
+    size_t nruns_skipped;   /* runs with fewer than 2 points (not interpolated) */
+    cs_isoflop_power N_fit; /* N_opt = k C^a over the covered grid values */
+    cs_isoflop_power D_fit; /* D_opt = k C^b */
+    size_t nboot;           /* replicates run */
+    size_t nboot_ok;        /* replicates whose envelope held 2 runs or more */
     double level;
 } cs_envelope_result;
 

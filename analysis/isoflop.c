@@ -35,14 +35,10 @@ cs_isoflop_params cs_isoflop_default_params(void)
 const char *cs_isoflop_status_name(cs_isoflop_status s)
 {
     switch (s) {
-    case CS_ISOFLOP_OK:
-        return "ok";
-    case CS_ISOFLOP_DEGENERATE:
-        return "degenerate";
-    case CS_ISOFLOP_CURVATURE:
-        return "curvature";
-    case CS_ISOFLOP_EDGE:
-        return "edge";
+    case CS_ISOFLOP_OK: return "ok";
+    case CS_ISOFLOP_DEGENERATE: return "degenerate";
+    case CS_ISOFLOP_CURVATURE: return "curvature";
+    case CS_ISOFLOP_EDGE: return "edge";
     }
     return "unknown";
 }
@@ -83,8 +79,10 @@ int cs_isoflop_fit_power(const double *x, const double *y, size_t n, cs_isoflop_
         return cs_fail(CS_EINPUT, "power-law fit: need at least 2 points, got %zu", n);
     for (i = 0; i < n; i++) {
         if (!(x[i] > 0.0) || !(y[i] > 0.0) || !isfinite(x[i]) || !isfinite(y[i]))
-            return cs_fail(CS_EINPUT, "power-law fit: point %zu: x = %g, y = %g: expected "
-                           "positive numbers", i + 1, x[i], y[i]);
+            return cs_fail(CS_EINPUT,
+                           "power-law fit: point %zu: x = %g, y = %g: expected "
+                           "positive numbers",
+                           i + 1, x[i], y[i]);
         mx += log(x[i]) / (double)n;
         my += log(y[i]) / (double)n;
     }
@@ -258,7 +256,8 @@ static int cluster_auto(const iso_ctx *c, cs_isoflop_result *r)
     }
     free(order);
     if (r->nbudgets == 0)
-        return cs_fail(CS_EINPUT, "no budget found: no %zu points lie within %g of each "
+        return cs_fail(CS_EINPUT,
+                       "no budget found: no %zu points lie within %g of each "
                        "other in log10 C (try a larger --tol or list --budgets)",
                        c->p->min_points, c->p->tol);
     return CS_OK;
@@ -345,9 +344,11 @@ static int group_members(iso_ctx *c, cs_isoflop_result *r)
     for (b = 0; b < r->nbudgets; b++) {
         r->budgets[b].npoints = c->start[b + 1];
         if (c->start[b + 1] < 3)
-            return cs_fail(CS_EINPUT, "budget %g: %zu point%s within %g of log10 C; a parabola "
-                           "needs at least 3", r->budgets[b].C, c->start[b + 1],
-                           c->start[b + 1] == 1 ? "" : "s", c->p->tol);
+            return cs_fail(CS_EINPUT,
+                           "budget %g: %zu point%s within %g of log10 C; a parabola "
+                           "needs at least 3",
+                           r->budgets[b].C, c->start[b + 1], c->start[b + 1] == 1 ? "" : "s",
+                           c->p->tol);
         c->start[b + 1] += c->start[b];
     }
     {
@@ -430,12 +431,12 @@ static int fit_powers(const iso_ctx *c, const cs_isoflop_result *r, const double
 
 /* Buffers of the bootstrap. */
 typedef struct boot_buf {
-    double *aN, *aD;  /* (nboot) exponents of the replicates that fitted */
-    double *lnN;      /* (nbudgets, nboot) ln N_opt per budget and usable replicate */
-    double *lnN_rep;  /* (nbudgets) this replicate's ln N_opt */
-    bool *ok_rep;     /* (nbudgets) this replicate's usable budgets */
-    size_t *idx;      /* (n) resampled point indices */
-    double *work;     /* (3 nbudgets) for fit_powers */
+    double *aN, *aD; /* (nboot) exponents of the replicates that fitted */
+    double *lnN;     /* (nbudgets, nboot) ln N_opt per budget and usable replicate */
+    double *lnN_rep; /* (nbudgets) this replicate's ln N_opt */
+    bool *ok_rep;    /* (nbudgets) this replicate's usable budgets */
+    size_t *idx;     /* (n) resampled point indices */
+    double *work;    /* (3 nbudgets) for fit_powers */
 } boot_buf;
 
 static void boot_buf_free(boot_buf *bb)
@@ -565,9 +566,11 @@ static int fail_too_few(const cs_isoflop_result *r)
                          r->budgets[b].C, cs_isoflop_status_name(r->budgets[b].status));
         len += w > 0 ? (size_t)w : 0;
     }
-    return cs_fail(CS_EINPUT, "%zu of %zu budgets have a parabola with an interior "
+    return cs_fail(CS_EINPUT,
+                   "%zu of %zu budgets have a parabola with an interior "
                    "minimum and positive curvature; at least 2 are needed to fit N_opt = k C^a "
-                   "(%s)", r->nused, r->nbudgets, list);
+                   "(%s)",
+                   r->nused, r->nbudgets, list);
 }
 
 /* Groups, fits every budget and the power laws, then bootstraps. */
@@ -828,8 +831,8 @@ static int build_dataset(const cs_table *t, const cs_isoflop_select *s, const ch
 int cs_isoflop_points_read(cs_table *t, const cs_isoflop_select *s, cs_isoflop_points **out)
 {
     const char *run_col = find_assign(s->maps, s->nmaps, "run");
-    bool has_D = find_assign(s->maps, s->nmaps, "D") || find_assign(s->derives, s->nderives, "D")
-                 || cs_table_find(t, "D") >= 0;
+    bool has_D = find_assign(s->maps, s->nmaps, "D") || find_assign(s->derives, s->nderives, "D") ||
+                 cs_table_find(t, "D") >= 0;
     cs_isoflop_points *pts = NULL;
     cs_dataset *ds = NULL;
     int st = CS_OK;
@@ -838,8 +841,10 @@ int cs_isoflop_points_read(cs_table *t, const cs_isoflop_select *s, cs_isoflop_p
     if (s->want_run && !run_col && cs_table_find(t, "run") >= 0)
         run_col = "run";
     if (s->want_run && !run_col)
-        return cs_fail(CS_EINPUT, "%s: no run column: name the column(s) that identify a run "
-                       "with --map run=COLUMN[,COLUMN...]", cs_table_source(t));
+        return cs_fail(CS_EINPUT,
+                       "%s: no run column: name the column(s) that identify a run "
+                       "with --map run=COLUMN[,COLUMN...]",
+                       cs_table_source(t));
     if (!s->want_run)
         run_col = NULL;
     if (run_col && (st = add_run_column(t, run_col)))

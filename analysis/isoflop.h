@@ -33,10 +33,10 @@ typedef struct cs_isoflop_power {
 
 /* What happened to one budget's parabola. */
 typedef enum cs_isoflop_status {
-    CS_ISOFLOP_OK = 0,        /* interior minimum, positive curvature: used */
-    CS_ISOFLOP_DEGENERATE,    /* fewer than 3 distinct N: no parabola; skipped */
-    CS_ISOFLOP_CURVATURE,     /* the parabola opens downwards (or is flat); skipped */
-    CS_ISOFLOP_EDGE,          /* minimum outside the sampled range of N; skipped */
+    CS_ISOFLOP_OK = 0,     /* interior minimum, positive curvature: used */
+    CS_ISOFLOP_DEGENERATE, /* fewer than 3 distinct N: no parabola; skipped */
+    CS_ISOFLOP_CURVATURE,  /* the parabola opens downwards (or is flat); skipped */
+    CS_ISOFLOP_EDGE,       /* minimum outside the sampled range of N; skipped */
 } cs_isoflop_status;
 
 /* Parameters; start from cs_isoflop_default_params(). */
@@ -75,15 +75,15 @@ typedef struct cs_isoflop_budget {
 typedef struct cs_isoflop_result {
     cs_isoflop_budget *budgets; /* (nbudgets), ascending C */
     size_t nbudgets;
-    size_t nused;               /* budgets with status CS_ISOFLOP_OK */
-    size_t *assign;             /* (npoints) budget index of each input point, SIZE_MAX if none */
+    size_t nused;   /* budgets with status CS_ISOFLOP_OK */
+    size_t *assign; /* (npoints) budget index of each input point, SIZE_MAX if none */
     size_t npoints;
-    size_t nunassigned;         /* points in no budget */
-    cs_isoflop_power N_fit;     /* N_opt = k C^a over the used budgets */
-    cs_isoflop_power D_fit;     /* D_opt = k C^b */
-    size_t nboot;               /* replicates run */
-    size_t nboot_ok;            /* replicates with at least 2 usable budgets (used for CIs) */
-    double level;               /* confidence level of every interval */
+    size_t nunassigned;     /* points in no budget */
+    cs_isoflop_power N_fit; /* N_opt = k C^a over the used budgets */
+    cs_isoflop_power D_fit; /* D_opt = k C^b */
+    size_t nboot;           /* replicates run */
+    size_t nboot_ok;        /* replicates with at least 2 usable budgets (used for CIs) */
+    double level;           /* confidence level of every interval */
 } cs_isoflop_result;
 
 /* Runs Approach 2 on n points: C (n) training FLOPs, N (n) parameters, D (n) training tokens
@@ -119,15 +119,15 @@ void cs_isoflop_percentile(double *v, size_t n, double level, double *lo, double
 /* Which columns hold N, C, D, the loss L and the run, and which rows to keep. Strings are
  * borrowed for the duration of the call. */
 typedef struct cs_isoflop_select {
-    const char *const *maps;    /* (nmaps) "NAME=column" for NAME in N, C, D, L, run; run may
-                                   name several columns separated by commas ("model,vocab"),
-                                   whose values together identify a run */
+    const char *const *maps; /* (nmaps) "NAME=column" for NAME in N, C, D, L, run; run may
+                                name several columns separated by commas ("model,vocab"),
+                                whose values together identify a run */
     size_t nmaps;
     const char *const *derives; /* (nderives) "NAME=expr" as fit/dataset.h (e.g. D=C/(6*N)) */
     size_t nderives;
-    const char *const *wheres;  /* (nwheres) "COL OP VALUE" row filters as fit/dataset.h */
+    const char *const *wheres; /* (nwheres) "COL OP VALUE" row filters as fit/dataset.h */
     size_t nwheres;
-    bool want_run;              /* runs are needed (Approach 1) */
+    bool want_run; /* runs are needed (Approach 1) */
 } cs_isoflop_select;
 
 /* Points read from a table. D is NULL when the data has no D (no column, map or derive). */
@@ -136,9 +136,9 @@ typedef struct cs_isoflop_points {
     double *C, *N, *D, *L; /* (n) FLOPs, parameters, tokens, loss */
     size_t *run;           /* (n) run index, or NULL unless want_run */
     size_t nruns;
-    char **run_names;      /* (nruns) the run column's value(s) of each run, "/"-joined */
-    size_t n_read;         /* rows of the table */
-    size_t n_filtered;     /* rows left out by the wheres */
+    char **run_names;  /* (nruns) the run column's value(s) of each run, "/"-joined */
+    size_t n_read;     /* rows of the table */
+    size_t n_filtered; /* rows left out by the wheres */
 } cs_isoflop_points;
 
 /* Reads the points from table `t`: N, C, L (and D when present) by --map, --derive or a column

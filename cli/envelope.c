@@ -49,7 +49,8 @@ static const cs_cli_opt envelope_opts[] = {
 };
 
 static const cs_cli_cmd envelope_cmd = {
-    "envelope", "[OPTIONS] RUNS_DIR | FILE.csv",
+    "envelope",
+    "[OPTIONS] RUNS_DIR | FILE.csv",
     "Chinchilla's Approach 1: interpolate every run's loss on a log-spaced FLOPs grid, take the\n"
     "lowest loss over runs at each value, and fit N_opt = k C^a, D_opt = k C^b along it.",
     envelope_opts,
@@ -111,15 +112,13 @@ static int take_opt(int c, const char *arg, env_args *a)
         if (st == CS_OK && a->p.ngrid < 2)
             st = cs_fail(CS_EINPUT, "--grid: expected at least 2 points, got %s", arg);
         return st;
-    case OPT_RANGE:
-        return parse_range(arg, &a->p.C_lo, &a->p.C_hi);
+    case OPT_RANGE: return parse_range(arg, &a->p.C_lo, &a->p.C_hi);
     case OPT_MIN_COVER:
         st = parse_size(arg, &a->p.min_cover, "--min-cover");
         if (st == CS_OK && a->p.min_cover < 1)
             st = cs_fail(CS_EINPUT, "--min-cover: expected at least 1");
         return st;
-    case OPT_BOOT:
-        return parse_size(arg, &a->p.nboot, "--boot");
+    case OPT_BOOT: return parse_size(arg, &a->p.nboot, "--boot");
     case OPT_SEED:
         if ((st = cs_parse_long(arg, &seed, "--seed")) == CS_OK)
             a->p.seed = (uint64_t)seed;
@@ -129,12 +128,8 @@ static int take_opt(int c, const char *arg, env_args *a)
         if (st == CS_OK && !(a->p.level > 0.0 && a->p.level < 1.0))
             st = cs_fail(CS_EINPUT, "--level: expected a number between 0 and 1, got %s", arg);
         return st;
-    case 'j':
-        a->json = arg;
-        return CS_OK;
-    case 'f':
-        a->force = true;
-        return CS_OK;
+    case 'j': a->json = arg; return CS_OK;
+    case 'f': a->force = true; return CS_OK;
     }
     return CS_OK;
 }
@@ -201,11 +196,10 @@ static json_t *grid_json(const cs_envelope_result *r, const cs_isoflop_points *p
 
     for (g = 0; g < r->ngrid; g++) {
         bool on = r->run[g] != SIZE_MAX;
-        json_array_append_new(grid, json_pack("{s:o, s:o, s:o, s:o, s:o}", "C", num(r->C[g]),
-                                              "L", num(r->L[g]), "run",
-                                              on ? json_string(pts->run_names[r->run[g]])
-                                                 : json_null(),
-                                              "N", num(r->N[g]), "D", num(r->D[g])));
+        json_array_append_new(
+            grid, json_pack("{s:o, s:o, s:o, s:o, s:o}", "C", num(r->C[g]), "L", num(r->L[g]),
+                            "run", on ? json_string(pts->run_names[r->run[g]]) : json_null(), "N",
+                            num(r->N[g]), "D", num(r->D[g])));
     }
     return grid;
 }
@@ -218,15 +212,15 @@ static json_t *result_json(const cs_envelope_result *r, const cs_isoflop_points 
 
     for (s = 0; s < r->nsegments; s++) {
         const cs_envelope_segment *S = &r->segments[s];
-        json_array_append_new(segs, json_pack("{s:s, s:o, s:[o, o], s:[o, o]}", "run",
-                                              pts->run_names[S->run], "N", num(S->N), "C",
-                                              num(S->C_lo), num(S->C_hi), "L", num(S->L_lo),
-                                              num(S->L_hi)));
+        json_array_append_new(segs,
+                              json_pack("{s:s, s:o, s:[o, o], s:[o, o]}", "run",
+                                        pts->run_names[S->run], "N", num(S->N), "C", num(S->C_lo),
+                                        num(S->C_hi), "L", num(S->L_lo), num(S->L_hi)));
     }
     return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I}, s:o, s:o, "
                      "s:o, s:o}",
-                     "command", "envelope", "source", source, "points", (json_int_t)pts->n,
-                     "runs", (json_int_t)r->nruns, "runs_skipped", (json_int_t)r->nruns_skipped,
+                     "command", "envelope", "source", source, "points", (json_int_t)pts->n, "runs",
+                     (json_int_t)r->nruns, "runs_skipped", (json_int_t)r->nruns_skipped,
                      "min_cover", (json_int_t)a->p.min_cover, "grid_covered",
                      (json_int_t)r->ncovered, "level", num(r->level), "bootstrap", "replicates",
                      (json_int_t)r->nboot, "ok", (json_int_t)r->nboot_ok, "seed",
@@ -251,8 +245,7 @@ static int write_json(json_t *doc, const char *path, bool force)
     return cs_afile_commit(af);
 }
 
-static void print_power(const char *what, const char *sym, const cs_isoflop_power *pw,
-                        double level)
+static void print_power(const char *what, const char *sym, const cs_isoflop_power *pw, double level)
 {
     printf("%s = k C^%s: %s = %.4f", what, sym, sym, pw->a);
     if (isfinite(pw->a_lo))
@@ -297,8 +290,8 @@ static int read_input(const char *path, cs_table **t)
 
 static int run(const char *path, env_args *a)
 {
-    cs_isoflop_select sel = {a->maps, a->nmaps, a->derives, a->nderives, a->wheres,
-                             a->nwheres, true};
+    cs_isoflop_select sel = {a->maps,   a->nmaps,   a->derives, a->nderives,
+                             a->wheres, a->nwheres, true};
     cs_table *t = NULL;
     cs_isoflop_points *pts = NULL;
     cs_envelope_result *r = NULL;
@@ -306,13 +299,14 @@ static int run(const char *path, env_args *a)
 
     if ((st = read_input(path, &t)) || (st = cs_isoflop_points_read(t, &sel, &pts)))
         goto out_free;
-    if ((st = cs_envelope_run(pts->run, pts->nruns, pts->C, pts->N, pts->D, pts->L, pts->n,
-                              &a->p, &r)))
+    if ((st = cs_envelope_run(pts->run, pts->nruns, pts->C, pts->N, pts->D, pts->L, pts->n, &a->p,
+                              &r)))
         goto out_free;
     if (r->nruns_skipped > 0)
-        fprintf(stderr, "ctxscale envelope: warning: %zu run%s with fewer than 2 points skipped "
-                "(is the run column right?)\n", r->nruns_skipped,
-                r->nruns_skipped == 1 ? "" : "s");
+        fprintf(stderr,
+                "ctxscale envelope: warning: %zu run%s with fewer than 2 points skipped "
+                "(is the run column right?)\n",
+                r->nruns_skipped, r->nruns_skipped == 1 ? "" : "s");
     if (!a->json || strcmp(a->json, "-") != 0)
         print_result(r, pts, cs_table_source(t));
     if (a->json) {

@@ -46,15 +46,19 @@ static const cs_cli_opt fit_opts[] = {
     {"law", 'l', required_argument, "LAW", "built-in law name or formula (default chinchilla)"},
     {"map", 'm', required_argument, "NAME=COL", "read law variable NAME from column COL"},
     {"derive", OPT_DERIVE, required_argument, "NAME=EXPR", "compute NAME per row, e.g. D=C/(6*N)"},
-    {"where", OPT_WHERE, required_argument, "'COL OP V'", "keep rows where it holds (== != < <= > >=)"},
-    {"drop-top", OPT_DROP_TOP, required_argument, "K", "leave out the K rows with the largest target"},
+    {"where", OPT_WHERE, required_argument, "'COL OP V'",
+     "keep rows where it holds (== != < <= > >=)"},
+    {"drop-top", OPT_DROP_TOP, required_argument, "K",
+     "leave out the K rows with the largest target"},
     {"method", OPT_METHOD, required_argument, "M", "huber (default), lsq or huber-lik"},
     {"delta", OPT_DELTA, required_argument, "D", "Huber threshold (default 1e-3)"},
     {"space", OPT_SPACE, required_argument, "S", "residuals in log (default) or linear space"},
     {"grid", OPT_GRID, required_argument, "SPEC", "starting grid, e.g. 'alpha=0:2:5 e=-1:1:5'"},
     {"positive", OPT_POSITIVE, required_argument, "NAMES", "parameters that must be > 0"},
-    {"quantity", OPT_QUANTITY, required_argument, "NAME=EXPR", "report a function of the parameters"},
-    {"budget", OPT_BUDGET, required_argument, "C", "report N_opt, D_opt, D/N at C FLOPs (chinchilla)"},
+    {"quantity", OPT_QUANTITY, required_argument, "NAME=EXPR",
+     "report a function of the parameters"},
+    {"budget", OPT_BUDGET, required_argument, "C",
+     "report N_opt, D_opt, D/N at C FLOPs (chinchilla)"},
     {"bootstrap", 'b', required_argument, "N", "bootstrap refits for intervals (default 0)"},
     {"level", OPT_LEVEL, required_argument, "P", "confidence level (default 0.95)"},
     {"seed", OPT_SEED, required_argument, "S", "bootstrap seed (default 1)"},
@@ -69,7 +73,8 @@ static const cs_cli_opt fit_opts[] = {
 };
 
 static const cs_cli_cmd fit_cmd = {
-    "fit", "[OPTIONS] FILE.csv|RUNS_DIR",
+    "fit",
+    "[OPTIONS] FILE.csv|RUNS_DIR",
     "Fit a scaling law to points from a CSV file (- for stdin) or a directory of run logs: a\n"
     "robust multi-start fit (Hoffmann et al.'s Huber objective on log residuals by default),\n"
     "with bootstrap standard errors and percentile intervals.",
@@ -410,9 +415,9 @@ static void print_result(const cs_fitjson *fj, const cs_law *law)
         printf("law:     %s\n", cs_law_formula(law));
     print_data(fj);
     printf("method:  %s, delta %g, %s residuals; %zu starts: %zu converged, %zu failed, %zu at "
-           "the best\n", cs_fit_method_name(fj->method), fj->delta,
-           fj->log_space ? "log" : "linear", fj->n_starts, fj->n_converged, fj->n_failed,
-           fj->n_at_best);
+           "the best\n",
+           cs_fit_method_name(fj->method), fj->delta, fj->log_space ? "log" : "linear",
+           fj->n_starts, fj->n_converged, fj->n_failed, fj->n_at_best);
     printf("         objective %.12g (start %zu)\n", fj->objective, fj->best_start);
     print_estimates(fj);
     printf("\nfit:     residual RMSE %.4g, max |r| %.4g, median |r| %.4g\n", fj->rmse,
@@ -429,8 +434,8 @@ static void print_result(const cs_fitjson *fj, const cs_law *law)
 /* ---- main --------------------------------------------------------------------------------- */
 
 /* Fit, bootstrap and the JSON record of them. */
-static int run_fit(const fit_args *a, const cs_law *law, const cs_dataset *ds, char **x,
-                   size_t nx, cs_fitjson **fj)
+static int run_fit(const fit_args *a, const cs_law *law, const cs_dataset *ds, char **x, size_t nx,
+                   cs_fitjson **fj)
 {
     cs_fit_result *fit = NULL;
     cs_boot_result *boot = NULL;

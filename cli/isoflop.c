@@ -46,7 +46,8 @@ static const cs_cli_opt isoflop_opts[] = {
 };
 
 static const cs_cli_cmd isoflop_cmd = {
-    "isoflop", "[OPTIONS] FILE.csv",
+    "isoflop",
+    "[OPTIONS] FILE.csv",
     "Chinchilla's Approach 2: group points into compute budgets, fit a parabola of the loss in\n"
     "ln N per budget, and fit N_opt = k C^a, D_opt = k C^b over the budgets' minima.",
     isoflop_opts,
@@ -97,12 +98,9 @@ static int take_opt(int c, const char *arg, iso_args *a)
     int st;
 
     switch (c) {
-    case OPT_TOL:
-        return cs_parse_double_ex(arg, &a->p.tol, CS_PARSE_POSITIVE, "--tol");
-    case OPT_MIN_POINTS:
-        return parse_size(arg, &a->p.min_points, "--min-points");
-    case OPT_BOOT:
-        return parse_size(arg, &a->p.nboot, "--boot");
+    case OPT_TOL: return cs_parse_double_ex(arg, &a->p.tol, CS_PARSE_POSITIVE, "--tol");
+    case OPT_MIN_POINTS: return parse_size(arg, &a->p.min_points, "--min-points");
+    case OPT_BOOT: return parse_size(arg, &a->p.nboot, "--boot");
     case OPT_SEED:
         if ((st = cs_parse_long(arg, &seed, "--seed")) == CS_OK)
             a->p.seed = (uint64_t)seed;
@@ -112,15 +110,9 @@ static int take_opt(int c, const char *arg, iso_args *a)
         if (st == CS_OK && !(a->p.level > 0.0 && a->p.level < 1.0))
             st = cs_fail(CS_EINPUT, "--level: expected a number between 0 and 1, got %s", arg);
         return st;
-    case 'b':
-        a->budgets = arg;
-        return CS_OK;
-    case 'j':
-        a->json = arg;
-        return CS_OK;
-    case 'f':
-        a->force = true;
-        return CS_OK;
+    case 'b': a->budgets = arg; return CS_OK;
+    case 'j': a->json = arg; return CS_OK;
+    case 'f': a->force = true; return CS_OK;
     }
     return CS_OK;
 }
@@ -153,8 +145,7 @@ static int parse_args(int argc, char **argv, iso_args *a)
     if (rc)
         return rc;
     if (optind + 1 != argc)
-        return cs_cli_usage_error(&isoflop_cmd, "expected one input file, got %d",
-                                  argc - optind);
+        return cs_cli_usage_error(&isoflop_cmd, "expected one input file, got %d", argc - optind);
     return -1;
 }
 
@@ -172,9 +163,8 @@ static json_t *pair(double lo, double hi)
 
 static json_t *power_json(const cs_isoflop_power *pw)
 {
-    return json_pack("{s:o, s:o, s:o, s:o, s:I}", "exponent", num(pw->a), "coefficient",
-                     num(pw->k), "se", num(pw->a_se), "ci", pair(pw->a_lo, pw->a_hi), "n",
-                     (json_int_t)pw->n);
+    return json_pack("{s:o, s:o, s:o, s:o, s:I}", "exponent", num(pw->a), "coefficient", num(pw->k),
+                     "se", num(pw->a_se), "ci", pair(pw->a_lo, pw->a_hi), "n", (json_int_t)pw->n);
 }
 
 static json_t *result_json(const cs_isoflop_result *r, const cs_isoflop_points *pts,
@@ -185,22 +175,23 @@ static json_t *result_json(const cs_isoflop_result *r, const cs_isoflop_points *
 
     for (b = 0; b < r->nbudgets; b++) {
         const cs_isoflop_budget *B = &r->budgets[b];
-        json_array_append_new(budgets, json_pack(
-            "{s:o, s:I, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "C", num(B->C), "points",
-            (json_int_t)B->npoints, "N_min", num(B->N_lo), "N_max", num(B->N_hi), "status",
-            cs_isoflop_status_name(B->status), "curvature", num(B->curvature), "N_opt",
-            num(B->N_opt), "N_opt_ci", pair(B->N_opt_lo, B->N_opt_hi), "D_opt", num(B->D_opt),
-            "L_opt", num(B->L_opt), "bootstrap_ok", (json_int_t)B->nboot_ok));
+        json_array_append_new(
+            budgets, json_pack("{s:o, s:I, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "C",
+                               num(B->C), "points", (json_int_t)B->npoints, "N_min", num(B->N_lo),
+                               "N_max", num(B->N_hi), "status", cs_isoflop_status_name(B->status),
+                               "curvature", num(B->curvature), "N_opt", num(B->N_opt), "N_opt_ci",
+                               pair(B->N_opt_lo, B->N_opt_hi), "D_opt", num(B->D_opt), "L_opt",
+                               num(B->L_opt), "bootstrap_ok", (json_int_t)B->nboot_ok));
     }
     return json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:I, s:o, s:{s:I, s:I, s:I}, s:o, "
                      "s:o, s:o}",
                      "command", "isoflop", "source", source, "rows", (json_int_t)pts->n_read,
                      "points", (json_int_t)r->npoints, "unassigned", (json_int_t)r->nunassigned,
                      "budget_mode", a->p.budgets ? "list" : "auto", "tol", num(a->p.tol),
-                     "min_points", (json_int_t)a->p.min_points, "level", num(r->level),
-                     "bootstrap", "replicates", (json_int_t)r->nboot, "ok",
-                     (json_int_t)r->nboot_ok, "seed", (json_int_t)a->p.seed, "budgets", budgets,
-                     "N_opt", power_json(&r->N_fit), "D_opt", power_json(&r->D_fit));
+                     "min_points", (json_int_t)a->p.min_points, "level", num(r->level), "bootstrap",
+                     "replicates", (json_int_t)r->nboot, "ok", (json_int_t)r->nboot_ok, "seed",
+                     (json_int_t)a->p.seed, "budgets", budgets, "N_opt", power_json(&r->N_fit),
+                     "D_opt", power_json(&r->D_fit));
 }
 
 /* Writes the JSON document to `path` ("-": stdout) atomically. */
@@ -221,8 +212,7 @@ static int write_json(json_t *doc, const char *path, bool force)
     return cs_afile_commit(af);
 }
 
-static void print_power(const char *what, const char *sym, const cs_isoflop_power *pw,
-                        double level)
+static void print_power(const char *what, const char *sym, const cs_isoflop_power *pw, double level)
 {
     printf("%s = k C^%s: %s = %.4f", what, sym, sym, pw->a);
     if (isfinite(pw->a_lo))
@@ -248,11 +238,11 @@ static void print_result(const cs_isoflop_result *r, const cs_isoflop_points *pt
         snprintf(ci, sizeof ci, isfinite(B->N_opt_lo) ? "%.3g..%.3g" : "-", B->N_opt_lo,
                  B->N_opt_hi);
         if (B->status == CS_ISOFLOP_OK || B->status == CS_ISOFLOP_EDGE)
-            printf("%-10.3g %6zu  %-19s %-10.4g %-23s %-10.4g %-8.4g %s\n", B->C, B->npoints,
-                   range, B->N_opt, ci, B->D_opt, B->L_opt, cs_isoflop_status_name(B->status));
+            printf("%-10.3g %6zu  %-19s %-10.4g %-23s %-10.4g %-8.4g %s\n", B->C, B->npoints, range,
+                   B->N_opt, ci, B->D_opt, B->L_opt, cs_isoflop_status_name(B->status));
         else
-            printf("%-10.3g %6zu  %-19s %-10s %-23s %-10s %-8s %s\n", B->C, B->npoints, range,
-                   "-", ci, "-", "-", cs_isoflop_status_name(B->status));
+            printf("%-10.3g %6zu  %-19s %-10s %-23s %-10s %-8s %s\n", B->C, B->npoints, range, "-",
+                   ci, "-", "-", cs_isoflop_status_name(B->status));
     }
     printf("\n");
     print_power("N_opt", "a", &r->N_fit, r->level);
@@ -264,9 +254,9 @@ static void print_result(const cs_isoflop_result *r, const cs_isoflop_points *pt
 /* A warning on stderr for every budget left out of the fit. */
 static void warn_skipped(const cs_isoflop_result *r)
 {
-    static const char *const why[] = {
-        "", "fewer than 3 distinct N", "the parabola is not convex (curvature <= 0)",
-        "its minimum lies outside the sampled N"};
+    static const char *const why[] = {"", "fewer than 3 distinct N",
+                                      "the parabola is not convex (curvature <= 0)",
+                                      "its minimum lies outside the sampled N"};
     size_t b;
 
     for (b = 0; b < r->nbudgets; b++)
@@ -280,8 +270,8 @@ static void warn_skipped(const cs_isoflop_result *r)
 /* Reads the points, runs the method and writes the outputs. */
 static int run(const char *path, iso_args *a)
 {
-    cs_isoflop_select sel = {a->maps, a->nmaps, a->derives, a->nderives, a->wheres,
-                             a->nwheres, false};
+    cs_isoflop_select sel = {a->maps,   a->nmaps,   a->derives, a->nderives,
+                             a->wheres, a->nwheres, false};
     cs_table *t = NULL;
     cs_isoflop_points *pts = NULL;
     cs_isoflop_result *r = NULL;

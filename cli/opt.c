@@ -75,8 +75,8 @@ void cs_cli_help(const cs_cli_cmd *cmd, FILE *out)
     const cs_cli_opt *o;
     char left[64];
 
-    fprintf(out, "Usage: ctxscale %s %s\n\n%s\n\nOptions:\n", cmd->name, cmd->usage ? cmd->usage : "",
-            cmd->summary);
+    fprintf(out, "Usage: ctxscale %s %s\n\n%s\n\nOptions:\n", cmd->name,
+            cmd->usage ? cmd->usage : "", cmd->summary);
     for (o = cmd->opts; o && o->name; o++) {
         if (o->key > 0 && o->key < 256)
             snprintf(left, sizeof left, "-%c, --%s%s%s", o->key, o->name, o->metavar ? " " : "",

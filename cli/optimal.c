@@ -53,7 +53,8 @@ static const cs_cli_opt optimal_opts[] = {
 };
 
 static const cs_cli_cmd optimal_cmd = {
-    "optimal", "--fit FIT.json | --law LAW --params P=V,...  --budget SPEC [OPTIONS]",
+    "optimal",
+    "--fit FIT.json | --law LAW --params P=V,...  --budget SPEC [OPTIONS]",
     "Compute-optimal allocation: for each budget C, the N and D (and context T, vocabulary V\n"
     "where the law has them) minimising the law's predicted loss subject to C = D cost(N, T, V).",
     optimal_opts,
@@ -158,7 +159,7 @@ static int parse_args(int argc, char **argv, opt_args *a)
         return cs_cli_usage_error(&optimal_cmd, "--budget is required");
     if (!a->fit == !a->law)
         return cs_cli_usage_error(&optimal_cmd, "give the law: either --fit FILE or --law LAW "
-                                  "--params P=V,...");
+                                                "--params P=V,...");
     if (a->law && !a->params)
         return cs_cli_usage_error(&optimal_cmd, "--law needs --params with every parameter");
     if (a->fit && a->params)
@@ -233,19 +234,17 @@ static json_t *row_json(const cs_optimal_row *w)
 {
     const cs_optimal_point *e = &w->est;
 
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-                     "s:o, s:o, s:b, s:b, s:b, s:b, s:I, s:I}",
-                     "C", num(e->C), "N", num(e->N), "N_ci", ci(w->ci_N), "D", num(e->D),
-                     "D_ci", ci(w->ci_D), "T", num(e->T), "T_ci", ci(w->ci_T), "V", num(e->V),
-                     "V_ci", ci(w->ci_V), "tokens_per_param", num(w->tpp), "tokens_per_param_ci",
-                     ci(w->ci_tpp), "loss", num(e->loss), "loss_ci", ci(w->ci_loss), "n_layer",
-                     num(e->n_layer), "d_model", num(e->d_model), "flops_per_token",
-                     num(e->cost), "closed_form", e->closed_form, "N_at_bound",
-                     (e->at_bound & CS_OPTIMAL_AT_N) != 0, "T_at_bound",
-                     (e->at_bound & CS_OPTIMAL_AT_T) != 0, "V_at_bound",
-                     (e->at_bound & CS_OPTIMAL_AT_V) != 0, "samples_ok",
-                     (json_int_t)w->nsamples_ok, "samples_at_bound",
-                     (json_int_t)w->nsamples_at_bound);
+    return json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+        "s:o, s:o, s:b, s:b, s:b, s:b, s:I, s:I}",
+        "C", num(e->C), "N", num(e->N), "N_ci", ci(w->ci_N), "D", num(e->D), "D_ci", ci(w->ci_D),
+        "T", num(e->T), "T_ci", ci(w->ci_T), "V", num(e->V), "V_ci", ci(w->ci_V),
+        "tokens_per_param", num(w->tpp), "tokens_per_param_ci", ci(w->ci_tpp), "loss", num(e->loss),
+        "loss_ci", ci(w->ci_loss), "n_layer", num(e->n_layer), "d_model", num(e->d_model),
+        "flops_per_token", num(e->cost), "closed_form", e->closed_form, "N_at_bound",
+        (e->at_bound & CS_OPTIMAL_AT_N) != 0, "T_at_bound", (e->at_bound & CS_OPTIMAL_AT_T) != 0,
+        "V_at_bound", (e->at_bound & CS_OPTIMAL_AT_V) != 0, "samples_ok",
+        (json_int_t)w->nsamples_ok, "samples_at_bound", (json_int_t)w->nsamples_at_bound);
 }
 
 static json_t *result_json(const cs_optimal_result *r, const cs_law *law, const opt_args *a)
@@ -258,8 +257,8 @@ static json_t *result_json(const cs_optimal_result *r, const cs_law *law, const 
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:I, s:o, s:o}", "command", "optimal",
                      "law", cs_law_formula(law), "flops", cs_optimal_flops_name(a->p.flops),
                      "shape_family", "d_model = aspect * n_layer", "aspect", num(a->p.aspect),
-                     "T_free", r->T_free, "V_free", r->V_free, "samples",
-                     (json_int_t)r->nsamples, "level", num(r->level), "budgets", rows);
+                     "T_free", r->T_free, "V_free", r->V_free, "samples", (json_int_t)r->nsamples,
+                     "level", num(r->level), "budgets", rows);
 }
 
 static int write_json(json_t *doc, const char *path, bool force)
@@ -330,13 +329,16 @@ static void warn_bounds(const cs_optimal_result *r)
     for (b = 0; b < r->nbudgets; b++) {
         for (k = 0; k < 3; k++)
             if (r->rows[b].est.at_bound & (1u << k))
-                fprintf(stderr, "ctxscale optimal: warning: C = %.3g: the optimal %s lies on the "
+                fprintf(stderr,
+                        "ctxscale optimal: warning: C = %.3g: the optimal %s lies on the "
                         "edge of its range; widen --%s-range, or the law has no interior "
-                        "optimum there\n", r->rows[b].est.C, names[k], names[k]);
+                        "optimum there\n",
+                        r->rows[b].est.C, names[k], names[k]);
         if (r->rows[b].nsamples_at_bound > 0)
-            fprintf(stderr, "ctxscale optimal: warning: C = %.3g: %zu bootstrap samples have "
-                    "their optimum on the edge of a range\n", r->rows[b].est.C,
-                    r->rows[b].nsamples_at_bound);
+            fprintf(stderr,
+                    "ctxscale optimal: warning: C = %.3g: %zu bootstrap samples have "
+                    "their optimum on the edge of a range\n",
+                    r->rows[b].est.C, r->rows[b].nsamples_at_bound);
     }
 }
 
@@ -348,7 +350,7 @@ typedef struct loaded {
     double *params;        /* (nparams) point estimate */
     const double *samples; /* (nsamples, nparams) bootstrap samples (owned by fj), or NULL */
     size_t nsamples;
-    cs_fitjson *fj;        /* the fit file, or NULL */
+    cs_fitjson *fj; /* the fit file, or NULL */
 } loaded;
 
 static void loaded_free(loaded *ld)
@@ -399,8 +401,8 @@ static int run(opt_args *a)
         return st;
     st = a->fit ? load_fit(a, &ld) : load_params(a, &ld);
     if (st || (st = cs_optimal_check(ld.law, &a->p, &T_free, &V_free)) ||
-        (st = cs_optimal_run(ld.law, ld.params, ld.samples, ld.nsamples, budgets, nbudgets,
-                             &a->p, &r)))
+        (st = cs_optimal_run(ld.law, ld.params, ld.samples, ld.nsamples, budgets, nbudgets, &a->p,
+                             &r)))
         goto out_free;
     warn_bounds(r);
     if (!a->json || strcmp(a->json, "-") != 0)

@@ -275,10 +275,10 @@ static const cs_cli_cmd list_cmd = {
 };
 
 /* Summary fields list shows after path and status, with their text-mode headers. */
-static const char *const list_nums[] = {"n_steps", "step", "tokens", "n_params_nonembed",
+static const char *const list_nums[] = {"n_steps", "step",  "tokens",     "n_params_nonembed",
                                         "context", "vocab", "loss_train", "loss_val"};
-static const char *const list_heads[] = {"path", "status", "steps", "last_step", "tokens",
-                                         "N", "T", "V", "loss_train", "loss_val"};
+static const char *const list_heads[] = {"path", "status", "steps", "last_step",  "tokens",
+                                         "N",    "T",      "V",     "loss_train", "loss_val"};
 #define LIST_NNUM (sizeof list_nums / sizeof list_nums[0])
 
 static int list_table(cs_table **out)
@@ -820,8 +820,10 @@ static int union_cols(cs_table *h, const cs_table *t, const char *run)
         const char *name = cs_table_col_name(t, c);
 
         if (strcmp(name, "run") == 0)
-            return cs_fail(CS_EINPUT, "%s: column \"run\" clashes with the run column of the "
-                                      "export", run);
+            return cs_fail(CS_EINPUT,
+                           "%s: column \"run\" clashes with the run column of the "
+                           "export",
+                           run);
         if (cs_table_find(h, name) < 0) {
             int st = cs_table_add_col(h, name, CS_COL_STR, NULL);
 

@@ -253,8 +253,8 @@ static void default_roles(source *s, const colmap *maps, size_t nmaps, char *ign
         s->role[c] = is_map_target(maps, nmaps, name, s->t) ? ROLE_IGNORE : role_of(name);
         s->target[c] = target_of(name, s->role[c]);
         if (s->role[c] == ROLE_IGNORE)
-            snprintf(ignored + strlen(ignored), n - strlen(ignored), "%s%s",
-                     ignored[0] ? ", " : "", name);
+            snprintf(ignored + strlen(ignored), n - strlen(ignored), "%s%s", ignored[0] ? ", " : "",
+                     name);
     }
 }
 
@@ -278,8 +278,8 @@ static int convert_data(source *s, char *ignored, size_t n)
         }
         if (fail) {
             s->role[c] = ROLE_IGNORE;
-            snprintf(ignored + strlen(ignored), n - strlen(ignored), "%s%s",
-                     ignored[0] ? ", " : "", name);
+            snprintf(ignored + strlen(ignored), n - strlen(ignored), "%s%s", ignored[0] ? ", " : "",
+                     name);
             continue;
         }
         s->dest[c] = s->kind == TABLE_EVAL ? DEST_EVAL : steps_dest(s->target[c]);
@@ -303,10 +303,11 @@ static int check_roles(source *s)
             continue;
         for (d = c + 1; d < nc; d++)
             if (s->role[d] == s->role[c] && strcmp(s->target[c], s->target[d]) == 0)
-                return cs_fail(CS_EINPUT, "%s: columns \"%s\" and \"%s\" both give \"%s%s\"; "
-                                          "map only one", s->path, cs_table_col_name(s->t, c),
-                               cs_table_col_name(s->t, d), s->role[c] == ROLE_CONFIG ?
-                               "config." : "", s->target[c]);
+                return cs_fail(CS_EINPUT,
+                               "%s: columns \"%s\" and \"%s\" both give \"%s%s\"; "
+                               "map only one",
+                               s->path, cs_table_col_name(s->t, c), cs_table_col_name(s->t, d),
+                               s->role[c] == ROLE_CONFIG ? "config." : "", s->target[c]);
         step = step || (s->role[c] == ROLE_DATA && strcmp(s->target[c], "step") == 0);
         if (s->role[c] == ROLE_RUN)
             s->run_col = (long)c;
@@ -314,9 +315,10 @@ static int check_roles(source *s)
             s->has_run_name = true;
     }
     if (!step)
-        return cs_fail(CS_EINPUT, "%s: no numeric \"step\" column; name the column that counts "
-                                  "optimizer steps with --map step=COLUMN (columns: %s)", s->path,
-                       col_list(s->t, list, sizeof list));
+        return cs_fail(CS_EINPUT,
+                       "%s: no numeric \"step\" column; name the column that counts "
+                       "optimizer steps with --map step=COLUMN (columns: %s)",
+                       s->path, col_list(s->t, list, sizeof list));
     return CS_OK;
 }
 
@@ -374,7 +376,7 @@ typedef struct irun {
     const char *name; /* run-column value (owned by its source table) or the file stem */
     size_t *rows[2];  /* (nrows[i]) rows of input i, ascending */
     size_t nrows[2];
-    char *file;       /* file name in DIR (owned) */
+    char *file; /* file name in DIR (owned) */
 } irun;
 
 typedef struct runlist {
@@ -475,9 +477,8 @@ static int group_by_run(const source *s, size_t si, runlist *rl)
         ref[i].name = cs_table_str(s->t, i, (size_t)s->run_col);
         ref[i].row = i;
         if (!ref[i].name[0])
-            st = cs_fail(CS_EINPUT, "%s:%zu: column \"%s\": empty run name",
-                         cs_table_source(s->t), cs_table_row_line(s->t, i),
-                         cs_table_col_name(s->t, (size_t)s->run_col));
+            st = cs_fail(CS_EINPUT, "%s:%zu: column \"%s\": empty run name", cs_table_source(s->t),
+                         cs_table_row_line(s->t, i), cs_table_col_name(s->t, (size_t)s->run_col));
     }
     if (st == CS_OK)
         qsort(ref, n, sizeof *ref, cmp_rowref);
@@ -584,8 +585,7 @@ typedef struct kvtext {
 
 /* Adds config column c of input si for run ir to kv (n): constant within the run, the same in
  * every input; empty cells add nothing. */
-static int config_col(const source *s, size_t c, const irun *ir, size_t si, kvtext *kv,
-                      size_t *n)
+static int config_col(const source *s, size_t c, const irun *ir, size_t si, kvtext *kv, size_t *n)
 {
     const size_t *rows = ir->rows[si];
     const char *v0 = cs_table_str(s->t, rows[0], c);
@@ -597,9 +597,11 @@ static int config_col(const source *s, size_t c, const irun *ir, size_t si, kvte
         const char *v = cs_table_str(s->t, rows[k], c);
 
         if (strcmp(v, v0) != 0)
-            return cs_fail(CS_EINPUT, "%s:%zu: column \"%s\": \"%s\" differs from \"%s\" on line "
-                                      "%zu in run \"%s\"; a config value must be constant within "
-                                      "a run", src, cs_table_row_line(s->t, rows[k]), col, v, v0,
+            return cs_fail(CS_EINPUT,
+                           "%s:%zu: column \"%s\": \"%s\" differs from \"%s\" on line "
+                           "%zu in run \"%s\"; a config value must be constant within "
+                           "a run",
+                           src, cs_table_row_line(s->t, rows[k]), col, v, v0,
                            cs_table_row_line(s->t, rows[0]), ir->name);
     }
     for (k = 0; v0[0] && k < *n; k++) {
@@ -607,10 +609,12 @@ static int config_col(const source *s, size_t c, const irun *ir, size_t si, kvte
             continue;
         if (strcmp(kv[k].text, v0) == 0)
             return CS_OK;
-        return cs_fail(CS_EINPUT, "%s:%zu: column \"%s\": \"%s\" differs from \"%s\" in %s:%zu "
-                                  "for run \"%s\"", src, cs_table_row_line(s->t, rows[0]), col, v0,
-                       kv[k].text, cs_table_source(kv[k].src->t),
-                       cs_table_row_line(kv[k].src->t, kv[k].row), ir->name);
+        return cs_fail(CS_EINPUT,
+                       "%s:%zu: column \"%s\": \"%s\" differs from \"%s\" in %s:%zu "
+                       "for run \"%s\"",
+                       src, cs_table_row_line(s->t, rows[0]), col, v0, kv[k].text,
+                       cs_table_source(kv[k].src->t), cs_table_row_line(kv[k].src->t, kv[k].row),
+                       ir->name);
     }
     if (v0[0])
         kv[(*n)++] = (kvtext){s->target[c], v0, s, rows[0]};
@@ -790,8 +794,7 @@ static bool needs_run_name(const irun *ir, const source *src, size_t nsrc)
 }
 
 /* Writes the run log of run ir at `path`. */
-static int write_run(const char *path, const irun *ir, const source *src, size_t nsrc,
-                     int status)
+static int write_run(const char *path, const irun *ir, const source *src, size_t nsrc, int status)
 {
     cs_runlog_params p = cs_runlog_default_params();
     cs_runlog *rl = NULL;
@@ -811,8 +814,8 @@ static int write_run(const char *path, const irun *ir, const source *src, size_t
         st = set_kv(rl, &kv[i]);
     if (st == CS_OK)
         st = write_rows(rl, ir, src, nsrc);
-    snprintf(msg, sizeof msg, "imported from %s", strrchr(src[0].path, '/') ?
-             strrchr(src[0].path, '/') + 1 : src[0].path);
+    snprintf(msg, sizeof msg, "imported from %s",
+             strrchr(src[0].path, '/') ? strrchr(src[0].path, '/') + 1 : src[0].path);
     if (st == CS_OK)
         st = cs_runlog_set_status(rl, status, msg);
     if (st == CS_OK) {
@@ -877,8 +880,10 @@ static int outdir_check(outdir *o)
     empty = dir_is_empty(d);
     closedir(d);
     if (!empty)
-        return cs_fail(CS_EINPUT, "%s: exists and is not empty; use --force to add the run logs "
-                                  "to it (logs of the same names are replaced)", o->dir);
+        return cs_fail(CS_EINPUT,
+                       "%s: exists and is not empty; use --force to add the run logs "
+                       "to it (logs of the same names are replaced)",
+                       o->dir);
     return CS_OK;
 }
 
@@ -910,8 +915,10 @@ static int outdir_make_tmp(outdir *o)
         int e = errno;
 
         free(buf);
-        return cs_fail(e == ENOENT ? CS_EINPUT : CS_EIO, "%s: cannot create a directory there: "
-                       "%s", o->dir, strerror(e));
+        return cs_fail(e == ENOENT ? CS_EINPUT : CS_EIO,
+                       "%s: cannot create a directory there: "
+                       "%s",
+                       o->dir, strerror(e));
     }
     um = umask(0);
     umask(um);
@@ -1046,15 +1053,19 @@ static int import_sources(const import_args *a, source *src, size_t *nsrc)
                      src[0].run_col < 0 ? a->eval_csv : a->csv,
                      src[0].run_col < 0 ? a->csv : a->eval_csv);
     if (st == CS_OK && a->eval_csv && src[0].routed)
-        st = cs_fail(CS_EINPUT, "%s has loss_val columns and --eval gives %s: give eval rows in "
-                                "one of them", a->csv, a->eval_csv);
+        st = cs_fail(CS_EINPUT,
+                     "%s has loss_val columns and --eval gives %s: give eval rows in "
+                     "one of them",
+                     a->csv, a->eval_csv);
     if (st == CS_OK)
         st = check_maps_used(a->maps, a->nmaps, src, *nsrc);
     for (si = 0; si < *nsrc && st == CS_OK; si++)
         if (src[si].ignored[0])
-            fprintf(stderr, "ctxscale runs import: warning: %s: ignoring columns (text, a name "
-                            "with '/', or a name a --map gives to another column; keep one with "
-                            "--map NAME=COLUMN): %s\n", src[si].path, src[si].ignored);
+            fprintf(stderr,
+                    "ctxscale runs import: warning: %s: ignoring columns (text, a name "
+                    "with '/', or a name a --map gives to another column; keep one with "
+                    "--map NAME=COLUMN): %s\n",
+                    src[si].path, src[si].ignored);
     return st;
 }
 
@@ -1074,8 +1085,8 @@ static int import_group(const import_args *a, const source *src, size_t nsrc, ru
     return st;
 }
 
-static int import_write(const import_args *a, const source *src, size_t nsrc,
-                        const runlist *rl, const outdir *o)
+static int import_write(const import_args *a, const source *src, size_t nsrc, const runlist *rl,
+                        const outdir *o)
 {
     size_t i;
     int st = CS_OK;
@@ -1157,35 +1168,26 @@ static void maps_free(colmap *maps, size_t n)
 static int import_opt(import_args *a, int c, const char *arg)
 {
     switch (c) {
-    case 'o':
-        a->out = arg;
-        return CS_OK;
-    case 'f':
-        a->force = true;
-        return CS_OK;
-    case 't':
-        return parse_kind(arg, &a->kind);
-    case 'e':
-        a->eval_csv = arg;
-        return CS_OK;
-    case 'm':
-        return parse_map(arg, NULL, &a->maps[a->nmaps++]);
-    case 'r':
-        return parse_map(arg, "run", &a->maps[a->nmaps++]);
+    case 'o': a->out = arg; return CS_OK;
+    case 'f': a->force = true; return CS_OK;
+    case 't': return parse_kind(arg, &a->kind);
+    case 'e': a->eval_csv = arg; return CS_OK;
+    case 'm': return parse_map(arg, NULL, &a->maps[a->nmaps++]);
+    case 'r': return parse_map(arg, "run", &a->maps[a->nmaps++]);
     case 's':
-        return cs_runlog_status_parse(arg, &a->status) ? cs_fail(CS_EINPUT, "--status: %s",
-                                                                 cs_errmsg())
-                                                       : CS_OK;
-    default:
-        return CS_EINVAL;
+        return cs_runlog_status_parse(arg, &a->status)
+                   ? cs_fail(CS_EINPUT, "--status: %s", cs_errmsg())
+                   : CS_OK;
+    default: return CS_EINVAL;
     }
 }
 
 static int import_check_args(import_args *a, int nargs, char **args)
 {
     if (nargs != 1)
-        return cs_fail(CS_EINPUT, nargs ? "expected one FILE.csv, got %d arguments"
-                                         : "missing FILE.csv", nargs);
+        return cs_fail(CS_EINPUT,
+                       nargs ? "expected one FILE.csv, got %d arguments" : "missing FILE.csv",
+                       nargs);
     a->csv = args[0];
     if (!a->out)
         return cs_fail(CS_EINPUT, "missing --out DIR");
@@ -1218,8 +1220,7 @@ int cs_cli_runs_import(int argc, char **argv)
             rc = 0;
         } else if (st == CS_EINVAL) {
             rc = 2; /* cs_cli_next printed the usage error */
-        }
-        else if (st != CS_OK)
+        } else if (st != CS_OK)
             rc = cs_cli_usage_error(&import_cmd, "%s", cs_errmsg());
     }
     if (rc < 0 && import_check_args(&a, argc - optind, argv + optind) != CS_OK)

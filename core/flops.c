@@ -15,9 +15,9 @@
 #define EXACT_DOUBLE_MAX 9007199254740992.0
 
 /* Tao et al. 2024 (arXiv:2407.13623), tokens per character fitted on their corpus. */
-#define TAO_A 0.00639222
-#define TAO_B (-0.15811069)
-#define TAO_C 1.20470122
+#define TAO_A         0.00639222
+#define TAO_B         (-0.15811069)
+#define TAO_C         1.20470122
 #define TAO_VOCAB_CAP 200000.0
 
 static int check_field(const char *name, int64_t v)
@@ -87,11 +87,11 @@ static double chinchilla_forward_per_sequence(const cs_model_shape *s)
     double kh = (double)(s->d_model / s->n_head) * h; /* key_size * num_heads */
     double ffw = 4.0 * d;
     double embed = 2.0 * T * V * d;
-    double attn = 2.0 * 3.0 * T * d * kh  /* key, query and value projections */
-                  + 2.0 * T * T * kh      /* key @ query logits */
-                  + 3.0 * h * T * T       /* softmax */
-                  + 2.0 * T * T * kh      /* softmax @ value reductions */
-                  + 2.0 * T * kh * d;     /* final linear */
+    double attn = 2.0 * 3.0 * T * d * kh /* key, query and value projections */
+                  + 2.0 * T * T * kh     /* key @ query logits */
+                  + 3.0 * h * T * T      /* softmax */
+                  + 2.0 * T * T * kh     /* softmax @ value reductions */
+                  + 2.0 * T * kh * d;    /* final linear */
     double dense = 2.0 * T * (d * ffw + d * ffw);
     double logits = 2.0 * T * d * V;
 
@@ -105,14 +105,10 @@ static double forward_per_token(const cs_model_shape *s, cs_flops_convention c, 
     double lmhead = 2.0 * (double)s->d_model * (double)s->vocab;
 
     switch (c) {
-    case CS_FLOPS_6N:
-        return 2.0 * n;
-    case CS_FLOPS_KAPLAN:
-        return 2.0 * n + attn;
-    case CS_FLOPS_CHINCHILLA:
-        return chinchilla_forward_per_sequence(s) / (double)s->context;
-    case CS_FLOPS_LMHEAD:
-        return 2.0 * n + attn + lmhead;
+    case CS_FLOPS_6N: return 2.0 * n;
+    case CS_FLOPS_KAPLAN: return 2.0 * n + attn;
+    case CS_FLOPS_CHINCHILLA: return chinchilla_forward_per_sequence(s) / (double)s->context;
+    case CS_FLOPS_LMHEAD: return 2.0 * n + attn + lmhead;
     }
     return -1.0;
 }

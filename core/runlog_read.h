@@ -8,10 +8,10 @@
  * still marked open for writing, again in SWMR-read mode. The committed rows of a group are
  * min(n_rows, length of every column); the counts are those at the time of opening.
  *
- * Every failure names the file: CS_EINPUT when it does not exist, CS_EIO when it cannot be opened, CS_EINPUT when it is not
- * a run log ("<path>: not an HDF5 run log ..."), a newer schema ("<path>: run-log schema version
- * 7 is newer than this ctxscale understands (1); upgrade ctxscale") or damaged.
- * Tested in tests/unit/test_runlog.c; fuzzed by fuzz/fuzz_runlog.c.
+ * Every failure names the file: CS_EINPUT when it does not exist, CS_EIO when it cannot be opened,
+ * CS_EINPUT when it is not a run log ("<path>: not an HDF5 run log ..."), a newer schema ("<path>:
+ * run-log schema version 7 is newer than this ctxscale understands (1); upgrade ctxscale") or
+ * damaged. Tested in tests/unit/test_runlog.c; fuzzed by fuzz/fuzz_runlog.c.
  */
 #ifndef CS_CORE_RUNLOG_READ_H
 #define CS_CORE_RUNLOG_READ_H
@@ -51,11 +51,11 @@ typedef struct cs_runlog_ctxwise {
 
 /* Opens and validates the run log at `path` and reads its root attributes, config, status and
  * committed row counts. *out is owned by the caller (cs_runlog_read_close).
- * CS_EINPUT: no such file; CS_EIO: the file cannot be opened (permission); CS_EINPUT: not a regular file,
- * "not an HDF5 run log" (empty, no HDF5 signature, truncated or damaged, or still being created
- * by a writer that has not reached SWMR mode), "not a ctxscale run log" (another HDF5 file), a
- * schema version newer than CS_RUNLOG_SCHEMA_VERSION, or a required object missing or of the
- * wrong type (the message names it); CS_ENOMEM. */
+ * CS_EINPUT: no such file; CS_EIO: the file cannot be opened (permission); CS_EINPUT: not a regular
+ * file, "not an HDF5 run log" (empty, no HDF5 signature, truncated or damaged, or still being
+ * created by a writer that has not reached SWMR mode), "not a ctxscale run log" (another HDF5
+ * file), a schema version newer than CS_RUNLOG_SCHEMA_VERSION, or a required object missing or of
+ * the wrong type (the message names it); CS_ENOMEM. */
 int cs_runlog_read_open(const char *path, cs_runlog_reader **out);
 
 /* Closes the file and frees r. Accepts NULL. */

@@ -66,8 +66,8 @@ static double quantile(const double *x, size_t m, double p)
     return x[lo] + (h - (double)lo) * (x[hi] - x[lo]);
 }
 
-void cs_boot_summary(const double *x, size_t n, size_t stride, double level, double *se,
-                     double *lo, double *hi, double *scratch)
+void cs_boot_summary(const double *x, size_t n, size_t stride, double level, double *se, double *lo,
+                     double *hi, double *scratch)
 {
     size_t m = 0;
     double mean = 0.0;
@@ -164,9 +164,9 @@ typedef struct boot_ctx {
     const cs_dataset *ds;
     const cs_fit_params *fp;
     const cs_boot_params *bp;
-    const double *start;    /* (ncoef) */
+    const double *start; /* (ncoef) */
     size_t ncoef;
-    const size_t *group;    /* (n) or NULL */
+    const size_t *group; /* (n) or NULL */
     size_t ngroups;
     cs_boot_result *res;
 } boot_ctx;
@@ -252,8 +252,10 @@ static int summarise(cs_boot_result *res, const cs_law *law, const cs_fit_result
 
         cs_law_param_grid(law, j, &lo, &hi, &k);
         if ((k > 1 && width > hi - lo) || (k <= 1 && est > 0 && width > 10.0 * est))
-            warn(res, "the bootstrap interval of %s, [%g, %g], is wider than %s: %s is not "
-                 "identified by the data", cs_law_param_name(law, j), res->lo[j], res->hi[j],
+            warn(res,
+                 "the bootstrap interval of %s, [%g, %g], is wider than %s: %s is not "
+                 "identified by the data",
+                 cs_law_param_name(law, j), res->lo[j], res->hi[j],
                  k > 1 ? "its whole starting grid" : "10 times its estimate",
                  cs_law_param_name(law, j));
     }

@@ -26,10 +26,10 @@ extern "C" {
 #endif
 
 typedef struct cs_boot_params {
-    size_t n;       /* replicates (default 1000) */
-    uint64_t seed;  /* default 1 */
-    double level;   /* confidence level of the percentile intervals, in (0, 1) (default 0.95) */
-    bool by_group;  /* resample the data set's groups (cs_dataset_groups) instead of points */
+    size_t n;      /* replicates (default 1000) */
+    uint64_t seed; /* default 1 */
+    double level;  /* confidence level of the percentile intervals, in (0, 1) (default 0.95) */
+    bool by_group; /* resample the data set's groups (cs_dataset_groups) instead of points */
 } cs_boot_params;
 
 /* The defaults listed above. */
@@ -37,27 +37,27 @@ cs_boot_params cs_boot_default_params(void);
 
 /* Bootstrap samples and their summary. All arrays are owned by the result. */
 typedef struct cs_boot_result {
-    size_t n;              /* replicates */
+    size_t n; /* replicates */
     size_t nparams;
     size_t nderived;
     uint64_t seed;
     double level;
     bool by_group;
-    double *samples;       /* (n, nparams) refitted parameters; a row of NaN when it failed */
-    double *dsamples;      /* (n, nderived) derived quantities of each replicate; NaN where
-                              the refit failed or the quantity cannot be evaluated */
-    unsigned char *stop;   /* (n) cs_fit_stop of each refit */
-    size_t n_failed;       /* refits that failed (their rows are NaN) */
-    size_t n_unconverged;  /* refits that ran out of iterations (kept) */
-    double *se;            /* (nparams) standard deviation of the samples */
-    double *lo;            /* (nparams) percentile interval, (1 - level)/2 quantile */
-    double *hi;            /* (nparams) (1 + level)/2 quantile */
-    double *dest;          /* (nderived) derived quantities at the point estimate */
-    double *dse;           /* (nderived) */
-    double *dlo;           /* (nderived) */
-    double *dhi;           /* (nderived) */
-    char **warnings;       /* (nwarnings) failed refits, intervals so wide that a parameter is
-                              not identified */
+    double *samples;      /* (n, nparams) refitted parameters; a row of NaN when it failed */
+    double *dsamples;     /* (n, nderived) derived quantities of each replicate; NaN where
+                             the refit failed or the quantity cannot be evaluated */
+    unsigned char *stop;  /* (n) cs_fit_stop of each refit */
+    size_t n_failed;      /* refits that failed (their rows are NaN) */
+    size_t n_unconverged; /* refits that ran out of iterations (kept) */
+    double *se;           /* (nparams) standard deviation of the samples */
+    double *lo;           /* (nparams) percentile interval, (1 - level)/2 quantile */
+    double *hi;           /* (nparams) (1 + level)/2 quantile */
+    double *dest;         /* (nderived) derived quantities at the point estimate */
+    double *dse;          /* (nderived) */
+    double *dlo;          /* (nderived) */
+    double *dhi;          /* (nderived) */
+    char **warnings;      /* (nwarnings) failed refits, intervals so wide that a parameter is
+                             not identified */
     size_t nwarnings;
 } cs_boot_result;
 
@@ -81,8 +81,8 @@ void cs_boot_weights(uint64_t seed, size_t b, size_t n, const size_t *group, siz
 /* Sample standard deviation and the percentile interval of the finite values among x[k*stride]
  * for k < n (linear interpolation between order statistics, as R's type 7). NaN when fewer than
  * 2 are finite. scratch holds n doubles. */
-void cs_boot_summary(const double *x, size_t n, size_t stride, double level, double *se,
-                     double *lo, double *hi, double *scratch);
+void cs_boot_summary(const double *x, size_t n, size_t stride, double level, double *se, double *lo,
+                     double *hi, double *scratch);
 
 #ifdef __cplusplus
 }

@@ -34,19 +34,19 @@ struct cs_dataset {
 
 /* A name resolved over the rows selected by --where, cached while building. */
 typedef struct resolved {
-    char *name;       /* owned */
-    char *origin;     /* owned description */
-    double *v;        /* (nsel) owned */
-    bool busy;        /* being resolved (catches a --derive that uses itself) */
+    char *name;   /* owned */
+    char *origin; /* owned description */
+    double *v;    /* (nsel) owned */
+    bool busy;    /* being resolved (catches a --derive that uses itself) */
 } resolved;
 
 /* Build state. */
 typedef struct builder {
     const cs_table *t;
     const cs_dataset_params *p;
-    size_t *sel;       /* (nsel) table rows kept by --where */
+    size_t *sel; /* (nsel) table rows kept by --where */
     size_t nsel;
-    resolved *res;     /* (nres) */
+    resolved *res; /* (nres) */
     size_t nres;
     size_t cap_res;
 } builder;
@@ -107,8 +107,8 @@ static int split_assign(const char *s, const char *opt, char *name, const char *
     while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
         e--;
     if (e == b || (size_t)(e - b) > CS_LAW_MAX_NAME)
-        return cs_fail(CS_EINPUT, "%s \"%s\": expected a name of 1 to %d bytes before '='", opt,
-                       s, CS_LAW_MAX_NAME);
+        return cs_fail(CS_EINPUT, "%s \"%s\": expected a name of 1 to %d bytes before '='", opt, s,
+                       CS_LAW_MAX_NAME);
     memcpy(name, b, (size_t)(e - b));
     name[e - b] = '\0';
     *rest = eq + 1;
@@ -149,8 +149,7 @@ static int check_options(const cs_dataset_params *p)
         if (st)
             return st;
         if (*rest == '\0')
-            return cs_fail(CS_EINPUT, "--map \"%s\": expected a column name after '='",
-                           p->maps[i]);
+            return cs_fail(CS_EINPUT, "--map \"%s\": expected a column name after '='", p->maps[i]);
     }
     for (size_t i = 0; i < p->nderives; i++) {
         st = split_assign(p->derives[i], "--derive", nm, &rest);
@@ -199,14 +198,18 @@ static int where_split(const char *s, where_clause *w)
     size_t oplen = 1;
 
     if (o == NULL || o == s)
-        return cs_fail(CS_EINPUT, "--where \"%s\": expected COLUMN OP VALUE with OP one of "
-                                  "== != < <= > >=", s);
+        return cs_fail(CS_EINPUT,
+                       "--where \"%s\": expected COLUMN OP VALUE with OP one of "
+                       "== != < <= > >=",
+                       s);
     if (o[0] == '!' && o[1] != '=')
         return cs_fail(CS_EINPUT, "--where \"%s\": expected != after '!'", s);
     if (o[1] == '=')
         oplen = 2;
-    w->op = o[0] == '=' ? CMP_EQ : o[0] == '!' ? CMP_NE : o[0] == '<' ? (oplen == 2 ? CMP_LE : CMP_LT)
-                                                                       : (oplen == 2 ? CMP_GE : CMP_GT);
+    w->op = o[0] == '='   ? CMP_EQ
+            : o[0] == '!' ? CMP_NE
+            : o[0] == '<' ? (oplen == 2 ? CMP_LE : CMP_LT)
+                          : (oplen == 2 ? CMP_GE : CMP_GT);
     e = o;
     while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
         e--;
@@ -254,8 +257,10 @@ static int where_apply(const builder *b, const char *text, unsigned char *keep)
                        cs_table_source(b->t), w.col);
     if (cs_table_col_type(b->t, (size_t)c) == CS_COL_STR) {
         if (w.op != CMP_EQ && w.op != CMP_NE)
-            return cs_fail(CS_EINPUT, "--where \"%s\": column \"%s\" holds text; only == and != "
-                                      "compare text", text, colname);
+            return cs_fail(CS_EINPUT,
+                           "--where \"%s\": column \"%s\" holds text; only == and != "
+                           "compare text",
+                           text, colname);
         for (size_t r = 0; r < cs_table_nrows(b->t); r++)
             if ((strcmp(cs_table_str(b->t, r, (size_t)c), w.val) == 0) != (w.op == CMP_EQ))
                 keep[r] = 0;
@@ -400,8 +405,10 @@ static int resolve_fill(builder *b, resolved *r, const char *name)
         return cs_fail(CS_EINPUT, "--map %s=%s: %s has no column \"%s\"", name, colname,
                        cs_table_source(b->t), colname);
     if (c < 0)
-        return cs_fail(CS_EINPUT, "%s has no column \"%s\"; name one with --map %s=COLUMN or "
-                                  "--derive %s=EXPR", cs_table_source(b->t), name, name, name);
+        return cs_fail(CS_EINPUT,
+                       "%s has no column \"%s\"; name one with --map %s=COLUMN or "
+                       "--derive %s=EXPR",
+                       cs_table_source(b->t), name, name, name);
     r->origin = dup_printf("column \"%s\"%s", cs_table_col_name(b->t, (size_t)c), "");
     if (r->origin == NULL)
         return cs_fail(CS_ENOMEM, "out of memory");
@@ -751,12 +758,30 @@ void cs_dataset_free(cs_dataset *ds)
 
 /* ---- access ------------------------------------------------------------------------------- */
 
-size_t cs_dataset_n(const cs_dataset *ds) { return ds->n; }
-size_t cs_dataset_n_read(const cs_dataset *ds) { return ds->n_read; }
-size_t cs_dataset_n_filtered(const cs_dataset *ds) { return ds->n_filtered; }
-size_t cs_dataset_n_dropped(const cs_dataset *ds) { return ds->n_dropped; }
-const char *cs_dataset_source(const cs_dataset *ds) { return ds->source; }
-size_t cs_dataset_nvars(const cs_dataset *ds) { return ds->nvars; }
+size_t cs_dataset_n(const cs_dataset *ds)
+{
+    return ds->n;
+}
+size_t cs_dataset_n_read(const cs_dataset *ds)
+{
+    return ds->n_read;
+}
+size_t cs_dataset_n_filtered(const cs_dataset *ds)
+{
+    return ds->n_filtered;
+}
+size_t cs_dataset_n_dropped(const cs_dataset *ds)
+{
+    return ds->n_dropped;
+}
+const char *cs_dataset_source(const cs_dataset *ds)
+{
+    return ds->source;
+}
+size_t cs_dataset_nvars(const cs_dataset *ds)
+{
+    return ds->nvars;
+}
 
 const double *const *cs_dataset_cols(const cs_dataset *ds)
 {

@@ -23,17 +23,17 @@ typedef struct cs_dataset cs_dataset;
 
 /* How to build a data set. Every string is borrowed for the duration of cs_dataset_build. */
 typedef struct cs_dataset_params {
-    const char *const *maps;    /* (nmaps) "NAME=column": law name NAME reads that column */
+    const char *const *maps; /* (nmaps) "NAME=column": law name NAME reads that column */
     size_t nmaps;
     const char *const *derives; /* (nderives) "NAME=expr": NAME computed per row; expr uses
                                    columns, mapped names and earlier derived names */
     size_t nderives;
-    const char *const *wheres;  /* (nwheres) "COL OP VALUE", OP one of == = != < <= > >=;
-                                   rows failing any clause are left out (before drop_top) */
+    const char *const *wheres; /* (nwheres) "COL OP VALUE", OP one of == = != < <= > >=;
+                                  rows failing any clause are left out (before drop_top) */
     size_t nwheres;
-    size_t drop_top;            /* leave out the drop_top rows with the largest target */
-    const char *group;          /* column whose distinct values are resampling groups, or NULL */
-    bool positive_target;       /* every kept target must be > 0 (residuals in log space) */
+    size_t drop_top;      /* leave out the drop_top rows with the largest target */
+    const char *group;    /* column whose distinct values are resampling groups, or NULL */
+    bool positive_target; /* every kept target must be > 0 (residuals in log space) */
 } cs_dataset_params;
 
 /* No maps, derives or filters; drop_top 0; no groups; positive_target true. */

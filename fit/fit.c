@@ -35,43 +35,43 @@ struct cs_fit_work {
     const cs_law *law;
     const cs_dataset *ds;
     const cs_fit_params *p;
-    size_t n;             /* points */
-    size_t np;            /* law parameters */
-    size_t nv;            /* law variables */
-    size_t nt;            /* additive terms used (1 unless log space with several terms) */
-    size_t ncoef;         /* np (+1 for HUBER_LIK) */
+    size_t n;     /* points */
+    size_t np;    /* law parameters */
+    size_t nv;    /* law variables */
+    size_t nt;    /* additive terms used (1 unless log space with several terms) */
+    size_t ncoef; /* np (+1 for HUBER_LIK) */
     cs_law_work *lw;
-    unsigned char *pos;   /* (np) optimised as a log */
-    double *ly;           /* (n) log(y) in log space, y otherwise */
-    double *theta;        /* (np) native parameters */
-    double *dtheta;       /* (np) d theta / d u */
-    double *vals;         /* (CHUNK, nt) law values or terms */
-    double *grads;        /* (CHUNK, nt, np) their gradients */
-    const double **cp;    /* (nv) column pointers of a chunk */
-    size_t m;             /* points in use: those with weight > 0 */
+    unsigned char *pos;        /* (np) optimised as a log */
+    double *ly;                /* (n) log(y) in log space, y otherwise */
+    double *theta;             /* (np) native parameters */
+    double *dtheta;            /* (np) d theta / d u */
+    double *vals;              /* (CHUNK, nt) law values or terms */
+    double *grads;             /* (CHUNK, nt, np) their gradients */
+    const double **cp;         /* (nv) column pointers of a chunk */
+    size_t m;                  /* points in use: those with weight > 0 */
     const double *const *cols; /* (nv) columns of the points in use (the data's, or gathered) */
-    const double *y;      /* (m) log(y) in log space, y otherwise, of the points in use */
-    const double *wt;     /* (m) their weights, or NULL for all 1 */
-    size_t *idx;          /* (m) data row of each point in use, when gathered */
-    double **gcols;       /* (nv) gathered columns, each (n) */
-    double *gy;           /* (n) gathered targets */
-    double *gw;           /* (n) gathered weights */
-    double *r;            /* (n) residuals */
-    double *J;            /* (n, np) d r / d u */
-    double *cache_x;      /* (ncoef) point of the cached value and gradient */
-    double *cache_g;      /* (ncoef) */
+    const double *y;           /* (m) log(y) in log space, y otherwise, of the points in use */
+    const double *wt;          /* (m) their weights, or NULL for all 1 */
+    size_t *idx;               /* (m) data row of each point in use, when gathered */
+    double **gcols;            /* (nv) gathered columns, each (n) */
+    double *gy;                /* (n) gathered targets */
+    double *gw;                /* (n) gathered weights */
+    double *r;                 /* (n) residuals */
+    double *J;                 /* (n, np) d r / d u */
+    double *cache_x;           /* (ncoef) point of the cached value and gradient */
+    double *cache_g;           /* (ncoef) */
     double cache_f;
     bool cache_ok;
-    gsl_multimin_fdfminimizer *mm;   /* BFGS2 (HUBER, HUBER_LIK) */
+    gsl_multimin_fdfminimizer *mm;      /* BFGS2 (HUBER, HUBER_LIK) */
     gsl_multifit_nlinear_workspace *nl; /* LM (LSQ), sized for nl_m points */
     size_t nl_m;
-    gsl_vector *x0;       /* (ncoef) */
-    cs_fit_loglin *ll;    /* fast path for log-linear terms, or NULL */
-    double *q;            /* (nterms, n) shares of the terms in each prediction (fast path) */
-    double *c;            /* (n) per-point multipliers of d r / d u in the gradient */
-    double *cq;           /* (n) scratch of the fast gradient */
-    double *S;            /* (nterms, 1 + nvars) scratch of the fast gradient */
-    double *bws;          /* (cs_fit_bfgs_work_size(ncoef)) */
+    gsl_vector *x0;    /* (ncoef) */
+    cs_fit_loglin *ll; /* fast path for log-linear terms, or NULL */
+    double *q;         /* (nterms, n) shares of the terms in each prediction (fast path) */
+    double *c;         /* (n) per-point multipliers of d r / d u in the gradient */
+    double *cq;        /* (n) scratch of the fast gradient */
+    double *S;         /* (nterms, 1 + nvars) scratch of the fast gradient */
+    double *bws;       /* (cs_fit_bfgs_work_size(ncoef)) */
 };
 
 cs_fit_params cs_fit_default_params(void)
@@ -317,8 +317,8 @@ static int compute_residuals(cs_fit_work *w, const double *u, bool want_j)
             st = cs_law_eval_terms_batch(w->law, w->theta, w->cp, m, w->vals,
                                          want_j ? w->grads : NULL, w->lw);
         else
-            st = cs_law_eval_batch(w->law, w->theta, w->cp, m, w->vals,
-                                   want_j ? w->grads : NULL, w->lw);
+            st = cs_law_eval_batch(w->law, w->theta, w->cp, m, w->vals, want_j ? w->grads : NULL,
+                                   w->lw);
         if (st == CS_OK)
             st = chunk_residuals(w, c0, m, want_j);
     }
@@ -498,8 +498,9 @@ static int work_arrays(cs_fit_work *w)
     w->bws = malloc(cs_fit_bfgs_work_size(w->ncoef) * sizeof *w->bws);
     w->c = malloc(n * sizeof *w->c);
     w->cq = malloc(n * sizeof *w->cq);
-    ok = w->bws && w->c && w->cq && w->pos && w->ly && w->theta && w->dtheta && w->vals && w->grads && w->cp && w->gcols &&
-         w->idx && w->gy && w->gw && w->r && w->J && w->cache_x && w->cache_g;
+    ok = w->bws && w->c && w->cq && w->pos && w->ly && w->theta && w->dtheta && w->vals &&
+         w->grads && w->cp && w->gcols && w->idx && w->gy && w->gw && w->r && w->J && w->cache_x &&
+         w->cache_g;
     for (size_t j = 0; ok && j < w->nv; j++) {
         w->gcols[j] = malloc(n * sizeof **w->gcols);
         ok = w->gcols[j] != NULL;
@@ -796,8 +797,8 @@ static int local_lm(cs_fit_work *w, double *u, double *f, size_t *iters)
         return CS_FIT_STOP_BADSTART;
     /* The gradient test is made unreachable (1e-300): GSL's version of it stops MGH09 at 7
      * digits; LM then stops on xtol or when no step lowers the sum any more (STALLED). */
-    st = gsl_multifit_nlinear_driver(w->p->max_iter, w->p->xtol, 1e-300, 0.0, NULL, NULL,
-                                     &info, w->nl);
+    st = gsl_multifit_nlinear_driver(w->p->max_iter, w->p->xtol, 1e-300, 0.0, NULL, NULL, &info,
+                                     w->nl);
     if (iters)
         *iters = gsl_multifit_nlinear_niter(w->nl);
     for (size_t j = 0; j < w->np; j++)
@@ -1053,10 +1054,10 @@ typedef struct run_ctx {
     size_t np;
     size_t ncoef;
     int method;
-    double *coef;         /* (nstarts, ncoef) end points */
-    double *f;            /* (nstarts) */
-    unsigned char *stop;  /* (nstarts) */
-    size_t *iters;        /* (nstarts) */
+    double *coef;        /* (nstarts, ncoef) end points */
+    double *f;           /* (nstarts) */
+    unsigned char *stop; /* (nstarts) */
+    size_t *iters;       /* (nstarts) */
 } run_ctx;
 
 static void start_task(void *vctx, cs_fit_work *w, size_t g)
@@ -1099,10 +1100,12 @@ static int all_failed(const cs_law *law, const cs_dataset *ds, const cs_fit_para
     for (size_t g = 0; g < nstarts; g++)
         nbad += c->stop[g] == CS_FIT_STOP_BADSTART;
     if (nbad < nstarts)
-        return cs_fail(CS_ENOCONV, "fit: all %zu starts failed (%zu could not be evaluated at "
+        return cs_fail(CS_ENOCONV,
+                       "fit: all %zu starts failed (%zu could not be evaluated at "
                        "their start, %zu diverged; method %s, at most %zu iterations each; "
-                       "grid %s); try another --grid or --method", nstarts, nbad,
-                       nstarts - nbad, cs_fit_method_name(p->method), p->max_iter, grid);
+                       "grid %s); try another --grid or --method",
+                       nstarts, nbad, nstarts - nbad, cs_fit_method_name(p->method), p->max_iter,
+                       grid);
     cs_law_grid_point(law, 0, c->coef);
     st = cs_dataset_check_law(ds, law, c->coef);
     if (st == CS_OK && (w = cs_fit_work_alloc(law, ds, p)) != NULL) {
@@ -1113,8 +1116,10 @@ static int all_failed(const cs_law *law, const cs_dataset *ds, const cs_fit_para
     }
     if (st == CS_OK)
         st = cs_fail(CS_EINPUT, "the residual scale cannot be fitted (all residuals are 0)");
-    return cs_fail_prefix(CS_EINPUT, "fit: the objective cannot be evaluated at any of the %zu "
-                          "starts (grid %s); at the first", nstarts, grid);
+    return cs_fail_prefix(CS_EINPUT,
+                          "fit: the objective cannot be evaluated at any of the %zu "
+                          "starts (grid %s); at the first",
+                          nstarts, grid);
 }
 
 /* ---- summary of the best point ----------------------------------------------------------- */
@@ -1169,8 +1174,7 @@ static void residual_summary(cs_fit_result *res, const cs_fit_work *w, const dou
 }
 
 /* Names the parameters that dominate eigenvector column `col` of v. */
-static void direction_desc(const cs_law *law, const gsl_matrix *v, size_t col, char *buf,
-                           size_t n)
+static void direction_desc(const cs_law *law, const gsl_matrix *v, size_t col, char *buf, size_t n)
 {
     size_t off = 0;
 
@@ -1186,8 +1190,8 @@ static void direction_desc(const cs_law *law, const gsl_matrix *v, size_t col, c
 
 /* Standard errors s^2 (J'J)^-1 = s^2 D^-1 V L^-1 V' D^-1 in optimisation coordinates, with
  * s^2 = RSS / (n - p), into se (np). */
-static void jtj_se(const cs_fit_work *w, const gsl_vector *ev, const gsl_matrix *v,
-                   const double *d, double *se)
+static void jtj_se(const cs_fit_work *w, const gsl_vector *ev, const gsl_matrix *v, const double *d,
+                   double *se)
 {
     double ss = 0.0;
     double s2;
@@ -1216,9 +1220,10 @@ static void se_and_warnings(cs_fit_result *res, const cs_fit_work *w, const doub
         if (w->p->method == CS_FIT_LSQ)
             res->se_asym[j] = se[j] * w->dtheta[j];
         if (se[j] > 1e4 * (1.0 + fabs(u[j])))
-            warn(res, "parameter %s is not identified: its standard error from J'J (%.3g%s) "
-                 "dwarfs its value", cs_law_param_name(w->law, j), se[j],
-                 w->pos[j] ? ", in log units" : "");
+            warn(res,
+                 "parameter %s is not identified: its standard error from J'J (%.3g%s) "
+                 "dwarfs its value",
+                 cs_law_param_name(w->law, j), se[j], w->pos[j] ? ", in log units" : "");
     }
 }
 
@@ -1246,8 +1251,10 @@ static int identifiability(cs_fit_result *res, const cs_fit_work *w, const doubl
         }
         d[j] = sqrt(gsl_matrix_get(h, j, j));
         if (!(d[j] > 0)) {
-            warn(res, "parameter %s has no effect on the predictions at the estimate: it is not "
-                 "identified by the data", cs_law_param_name(w->law, j));
+            warn(res,
+                 "parameter %s has no effect on the predictions at the estimate: it is not "
+                 "identified by the data",
+                 cs_law_param_name(w->law, j));
             st = -1;
         }
     }
@@ -1264,8 +1271,10 @@ static int identifiability(cs_fit_result *res, const cs_fit_work *w, const doubl
             res->cond = gsl_vector_get(ev, 0) / gsl_vector_get(ev, np - 1);
         if (!(res->cond < 1e12)) {
             direction_desc(w->law, v, np - 1, dir, sizeof dir);
-            warn(res, "parameters not identified: the scaled J'J is near-singular (condition "
-                 "%.3g); the least determined combination is mostly %s", res->cond, dir);
+            warn(res,
+                 "parameters not identified: the scaled J'J is near-singular (condition "
+                 "%.3g); the least determined combination is mostly %s",
+                 res->cond, dir);
         } else if (w->n > np) {
             se_and_warnings(res, w, u, ev, v, d);
         }
@@ -1302,8 +1311,10 @@ static void edge_warnings(cs_fit_result *res, const cs_law *law)
         tol = 1e-3 * (hi - lo);
         cs_law_param_grid(law, j, &lo, &hi, &k); /* native values for the message */
         if (x < (pos ? log(lo) : lo) - tol || x > (pos ? log(hi) : hi) + tol)
-            warn(res, "%s = %.6g lies outside its starting grid [%g, %g]: the optimum may need a "
-                 "wider grid (--grid)", cs_law_param_name(law, j), res->estimate[j], lo, hi);
+            warn(res,
+                 "%s = %.6g lies outside its starting grid [%g, %g]: the optimum may need a "
+                 "wider grid (--grid)",
+                 cs_law_param_name(law, j), res->estimate[j], lo, hi);
         else if (fabs(x - (pos ? log(lo) : lo)) <= tol || fabs(x - (pos ? log(hi) : hi)) <= tol)
             warn(res, "%s = %.6g sits on the edge of its starting grid [%g, %g]",
                  cs_law_param_name(law, j), res->estimate[j], lo, hi);
@@ -1323,8 +1334,8 @@ static void start_warnings(cs_fit_result *res, const cs_law *law, const run_ctx 
         warn(res, "only 1 of %zu starts reached the best objective: the optimum is fragile",
              res->n_starts);
     if (res->n_failed > 0)
-        warn(res, "%zu of %zu starts failed (the first is start %zu)", res->n_failed,
-             res->n_starts, first_failed);
+        warn(res, "%zu of %zu starts failed (the first is start %zu)", res->n_failed, res->n_starts,
+             first_failed);
     if (res->best_stop == CS_FIT_STOP_MAXITER)
         warn(res, "the best start used all its iterations without converging");
     edge_warnings(res, law);
@@ -1368,16 +1379,17 @@ static int none_converged(const cs_law *law, const cs_fit_params *p, const run_c
     char grid[1024];
 
     grid_desc(law, grid, sizeof grid);
-    return cs_fail(CS_ENOCONV, "fit: none of the %zu starts converged within %zu iterations "
+    return cs_fail(CS_ENOCONV,
+                   "fit: none of the %zu starts converged within %zu iterations "
                    "(method %s, grid %s); the best reached objective %.10g at start %zu; raise "
-                   "--max-iter or change --grid", nstarts, p->max_iter,
-                   cs_fit_method_name(p->method), grid, c->f[best], best);
+                   "--max-iter or change --grid",
+                   nstarts, p->max_iter, cs_fit_method_name(p->method), grid, c->f[best], best);
 }
 
 /* ---- the driver -------------------------------------------------------------------------- */
 
-static int run_starts(const cs_law *law, const cs_dataset *ds, const cs_fit_params *p,
-                      run_ctx *c, size_t nstarts)
+static int run_starts(const cs_law *law, const cs_dataset *ds, const cs_fit_params *p, run_ctx *c,
+                      size_t nstarts)
 {
     c->law = law;
     c->np = cs_law_nparams(law);
@@ -1426,8 +1438,7 @@ static int finish_result(cs_fit_result *res, const cs_law *law, const cs_dataset
     return st;
 }
 
-int cs_fit_run(const cs_law *law, const cs_dataset *ds, const cs_fit_params *p,
-               cs_fit_result **out)
+int cs_fit_run(const cs_law *law, const cs_dataset *ds, const cs_fit_params *p, cs_fit_result **out)
 {
     cs_fit_params def = cs_fit_default_params();
     run_ctx c;
@@ -1443,13 +1454,17 @@ int cs_fit_run(const cs_law *law, const cs_dataset *ds, const cs_fit_params *p,
     if (st)
         return st;
     if (cs_dataset_n(ds) <= cs_fit_ncoef(law, p))
-        return cs_fail(CS_EINPUT, "fit: %zu data points cannot determine %zu coefficients (%s); "
-                       "at least %zu are needed", cs_dataset_n(ds), cs_fit_ncoef(law, p),
-                       cs_fit_method_name(p->method), cs_fit_ncoef(law, p) + 1);
+        return cs_fail(CS_EINPUT,
+                       "fit: %zu data points cannot determine %zu coefficients (%s); "
+                       "at least %zu are needed",
+                       cs_dataset_n(ds), cs_fit_ncoef(law, p), cs_fit_method_name(p->method),
+                       cs_fit_ncoef(law, p) + 1);
     nstarts = cs_law_grid_count(law);
     if (nstarts > p->max_starts)
-        return cs_fail(CS_EINPUT, "fit: the starting grid has %zu points, more than the %zu "
-                       "allowed; make it coarser (--grid)", nstarts, p->max_starts);
+        return cs_fail(CS_EINPUT,
+                       "fit: the starting grid has %zu points, more than the %zu "
+                       "allowed; make it coarser (--grid)",
+                       nstarts, p->max_starts);
     st = run_starts(law, ds, p, &c, nstarts);
     if (st)
         goto out_free;
@@ -1530,7 +1545,8 @@ int cs_fit_add_chinchilla_derived(cs_law *law, const double *budgets, size_t nbu
 
     for (size_t k = 0; k < 4; k++)
         if (cs_law_param_index(law, need[k]) < 0)
-            return cs_fail(CS_EINPUT, "compute-optimal quantities need the chinchilla "
+            return cs_fail(CS_EINPUT,
+                           "compute-optimal quantities need the chinchilla "
                            "parametrisation (parameters a, b, alpha, beta); the law has no %s",
                            need[k]);
     if (texts != NULL && (tv = calloc(3 + 3 * nbudgets, sizeof *tv)) == NULL)
@@ -1546,8 +1562,8 @@ int cs_fit_add_chinchilla_derived(cs_law *law, const double *budgets, size_t nbu
         snprintf(text, sizeof text, "Nopt_%s = %s*(%.17g/6)^(beta/(alpha+beta))", id, g,
                  budgets[k]);
         st = add_quantity(law, text, tv, &n);
-        snprintf(text, sizeof text, "Dopt_%s = (%.17g/6)^(alpha/(alpha+beta))/%s", id,
-                 budgets[k], g);
+        snprintf(text, sizeof text, "Dopt_%s = (%.17g/6)^(alpha/(alpha+beta))/%s", id, budgets[k],
+                 g);
         if (st == CS_OK)
             st = add_quantity(law, text, tv, &n);
         snprintf(text, sizeof text, "DperN_%s = (%.17g/6)^((alpha-beta)/(alpha+beta))/(%s)^2", id,

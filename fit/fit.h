@@ -53,29 +53,29 @@ typedef enum cs_fit_optimizer {
 } cs_fit_optimizer;
 
 typedef struct cs_fit_params {
-    int method;          /* cs_fit_method; default CS_FIT_HUBER */
-    int optimizer;       /* cs_fit_optimizer; default CS_FIT_OPT_BFGS. GSL's BFGS2 keeps only
-                            the last update pair and needs ~10x the iterations on chinchilla
-                            fits (fit/fit_internal.h) */
-    bool general_eval;   /* always evaluate through the law's batch evaluator, even for laws
-                            of log-linear terms (default false; for tests and comparisons) */
-    double delta;        /* Huber threshold, in residual units (HUBER) or in units of the
-                            fitted scale (HUBER_LIK); default 1e-3 */
-    bool log_space;      /* residuals log(pred) - log(y) (default) or pred - y */
-    size_t threads;      /* worker threads; 0 = the online CPUs (default) */
-    size_t max_iter;     /* iterations per local minimisation (default 2000) */
-    double gtol;         /* stop when the gradient's largest component, in optimisation
-                            coordinates, is below gtol * max(1, |f|) (default 1e-10) */
-    double ftol;         /* BFGS: stop when an iteration lowers f by less than ftol * |f|
-                            (default 1e-12) */
-    double xtol;         /* LSQ: relative step tolerance (default 1e-14) */
-    double step;         /* BFGS: length of the first trial step (default 1, as L-BFGS-B) */
-    double line_tol;     /* BFGS2: line-search tolerance (default 0.1) */
-    double best_rtol;    /* a start reached the best when its objective is within best_rtol
-                            relative of it (default 1e-6) ... */
-    double close_tol;    /* ... and every coordinate within close_tol * (1 + |best|)
-                            (default 1e-3) */
-    size_t max_starts;   /* larger grids are refused (default 1000000) */
+    int method;        /* cs_fit_method; default CS_FIT_HUBER */
+    int optimizer;     /* cs_fit_optimizer; default CS_FIT_OPT_BFGS. GSL's BFGS2 keeps only
+                          the last update pair and needs ~10x the iterations on chinchilla
+                          fits (fit/fit_internal.h) */
+    bool general_eval; /* always evaluate through the law's batch evaluator, even for laws
+                          of log-linear terms (default false; for tests and comparisons) */
+    double delta;      /* Huber threshold, in residual units (HUBER) or in units of the
+                          fitted scale (HUBER_LIK); default 1e-3 */
+    bool log_space;    /* residuals log(pred) - log(y) (default) or pred - y */
+    size_t threads;    /* worker threads; 0 = the online CPUs (default) */
+    size_t max_iter;   /* iterations per local minimisation (default 2000) */
+    double gtol;       /* stop when the gradient's largest component, in optimisation
+                          coordinates, is below gtol * max(1, |f|) (default 1e-10) */
+    double ftol;       /* BFGS: stop when an iteration lowers f by less than ftol * |f|
+                          (default 1e-12) */
+    double xtol;       /* LSQ: relative step tolerance (default 1e-14) */
+    double step;       /* BFGS: length of the first trial step (default 1, as L-BFGS-B) */
+    double line_tol;   /* BFGS2: line-search tolerance (default 0.1) */
+    double best_rtol;  /* a start reached the best when its objective is within best_rtol
+                          relative of it (default 1e-6) ... */
+    double close_tol;  /* ... and every coordinate within close_tol * (1 + |best|)
+                          (default 1e-3) */
+    size_t max_starts; /* larger grids are refused (default 1000000) */
 } cs_fit_params;
 
 /* The defaults listed above. */
@@ -97,36 +97,36 @@ typedef enum cs_fit_stop {
 
 /* The result of cs_fit_run. All arrays are owned by the result. */
 typedef struct cs_fit_result {
-    int method;               /* cs_fit_method */
+    int method; /* cs_fit_method */
     bool log_space;
     double delta;
-    size_t nparams;           /* law parameters */
-    size_t n_points;          /* data points fitted */
-    double *estimate;         /* (nparams) best point, native parametrisation */
-    double scale;             /* fitted residual scale (HUBER_LIK), else NaN */
-    double objective;         /* objective at the estimate */
-    size_t n_starts;          /* grid points tried */
-    size_t n_converged;       /* starts that stopped on the gradient test or stalled */
-    size_t n_failed;          /* BADSTART or FAILED */
-    size_t n_at_best;         /* starts within best_rtol of the best objective, close_tol of
-                                 its coordinates */
-    size_t best_start;        /* grid index of the best start */
-    int best_stop;            /* cs_fit_stop of the best start */
-    size_t iterations;        /* iterations summed over the starts */
-    double *start_objective;  /* (n_starts) final objective per start, NaN when it failed */
+    size_t nparams;            /* law parameters */
+    size_t n_points;           /* data points fitted */
+    double *estimate;          /* (nparams) best point, native parametrisation */
+    double scale;              /* fitted residual scale (HUBER_LIK), else NaN */
+    double objective;          /* objective at the estimate */
+    size_t n_starts;           /* grid points tried */
+    size_t n_converged;        /* starts that stopped on the gradient test or stalled */
+    size_t n_failed;           /* BADSTART or FAILED */
+    size_t n_at_best;          /* starts within best_rtol of the best objective, close_tol of
+                                  its coordinates */
+    size_t best_start;         /* grid index of the best start */
+    int best_stop;             /* cs_fit_stop of the best start */
+    size_t iterations;         /* iterations summed over the starts */
+    double *start_objective;   /* (n_starts) final objective per start, NaN when it failed */
     unsigned char *start_stop; /* (n_starts) cs_fit_stop per start */
-    double rmse;              /* root mean square of the residuals at the estimate */
-    double max_abs_resid;     /* largest |residual| */
-    double median_abs_resid;  /* median |residual| */
-    double nll;               /* negative log-likelihood: Gaussian (LSQ) or Huber with the scale
-                                 fitted (HUBER: profiled at the estimate); NaN if not valid */
-    double aic;               /* 2k + 2 nll, k = nparams + 1 (the scale); NaN if n <= k + 1 */
-    double bic;               /* k log n + 2 nll; NaN likewise */
-    double *se_asym;          /* (nparams) LSQ: asymptotic standard errors s^2 (J'J)^-1 (delta
-                                 method for log coordinates); NaN otherwise or when singular */
-    double cond;              /* condition number of J'J scaled to unit diagonal, at the
-                                 estimate (optimisation coordinates); inf when singular */
-    char **warnings;          /* (nwarnings) one line each, no trailing newline */
+    double rmse;               /* root mean square of the residuals at the estimate */
+    double max_abs_resid;      /* largest |residual| */
+    double median_abs_resid;   /* median |residual| */
+    double nll;                /* negative log-likelihood: Gaussian (LSQ) or Huber with the scale
+                                  fitted (HUBER: profiled at the estimate); NaN if not valid */
+    double aic;                /* 2k + 2 nll, k = nparams + 1 (the scale); NaN if n <= k + 1 */
+    double bic;                /* k log n + 2 nll; NaN likewise */
+    double *se_asym;           /* (nparams) LSQ: asymptotic standard errors s^2 (J'J)^-1 (delta
+                                  method for log coordinates); NaN otherwise or when singular */
+    double cond;               /* condition number of J'J scaled to unit diagonal, at the
+                                  estimate (optimisation coordinates); inf when singular */
+    char **warnings;           /* (nwarnings) one line each, no trailing newline */
     size_t nwarnings;
 } cs_fit_result;
 
@@ -138,8 +138,8 @@ typedef struct cs_fit_result {
  * CS_EINPUT for fewer points than coordinates plus one, a grid larger than p->max_starts, or
  * every start failing at its starting point (the message names the first start and the data
  * row, file:line, where the law cannot be evaluated); CS_ENOCONV when no start converged (each
- * failed during the minimisation or ran out of iterations; the message says what was tried); CS_EINVAL for a data set built for another
- * law or bad params; CS_ENOMEM; CS_EGSL. */
+ * failed during the minimisation or ran out of iterations; the message says what was tried);
+ * CS_EINVAL for a data set built for another law or bad params; CS_ENOMEM; CS_EGSL. */
 int cs_fit_run(const cs_law *law, const cs_dataset *ds, const cs_fit_params *p,
                cs_fit_result **out);
 
@@ -193,10 +193,10 @@ int cs_fit_parallel(const cs_law *law, const cs_dataset *ds, const cs_fit_params
 /* Adds the compute-optimal quantities of a chinchilla-form law L = E + A/N^alpha + B/D^beta with
  * compute C = 6 N D, as derived quantities (cs_law_add_derived), so that the bootstrap gives
  * them intervals: "Nopt_exp" = beta/(alpha+beta),
- * "Dopt_exp" = alpha/(alpha+beta), "Nopt_coef" = G with N_opt = G (C/6)^Nopt_exp and, for each budget C in
- * budgets (nbudgets, FLOPs), "Nopt_<C>", "Dopt_<C>" and "DperN_<C>" (tokens per parameter),
- * with <C> the budget written as an identifier ("1e21", "5p76e23"). The law must have the
- * parameters a, b, alpha, beta of the built-in chinchilla parametrisation (A = exp(a), B =
+ * "Dopt_exp" = alpha/(alpha+beta), "Nopt_coef" = G with N_opt = G (C/6)^Nopt_exp and, for each
+ * budget C in budgets (nbudgets, FLOPs), "Nopt_<C>", "Dopt_<C>" and "DperN_<C>" (tokens per
+ * parameter), with <C> the budget written as an identifier ("1e21", "5p76e23"). The law must have
+ * the parameters a, b, alpha, beta of the built-in chinchilla parametrisation (A = exp(a), B =
  * exp(b)); else CS_EINPUT. A name already used (the same budget twice) is CS_EINPUT too.
  * Unless texts is NULL, *texts receives the formulas added (malloc'd array of *ntexts malloc'd
  * strings, also on failure: those added before it), for storing with the fit (fit/fitjson.h).

@@ -14,10 +14,10 @@
 #include <stdbool.h>
 #include <string.h>
 
-#define C1 1e-4       /* sufficient decrease */
-#define C2 0.9        /* curvature (weak enough for quasi-Newton steps) */
+#define C1          1e-4 /* sufficient decrease */
+#define C2          0.9  /* curvature (weak enough for quasi-Newton steps) */
 #define MAX_BRACKET 40
-#define MAX_ZOOM 60
+#define MAX_ZOOM    60
 
 /* The state of one minimisation. */
 typedef struct bfgs {
@@ -33,7 +33,7 @@ typedef struct bfgs {
     double *g1;  /* gradient at the trial point */
     double *xlo; /* best trial point of the current line search */
     double *glo;
-    double *hy;  /* H y */
+    double *hy; /* H y */
 } bfgs;
 
 /* A point on the line: step, value (+inf where not finite) and slope. */
@@ -218,8 +218,8 @@ static void update(bfgs *b, double a, bool first)
     yhy = dot(y, b->hy, n);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
-            b->H[i * n + j] += (sy + yhy) * s[i] * s[j] / (sy * sy) -
-                               (b->hy[i] * s[j] + s[i] * b->hy[j]) / sy;
+            b->H[i * n + j] +=
+                (sy + yhy) * s[i] * s[j] / (sy * sy) - (b->hy[i] * s[j] + s[i] * b->hy[j]) / sy;
 }
 
 static bool small_gradient(const bfgs *b, double gtol)
@@ -256,11 +256,22 @@ static int iterate(bfgs *b, size_t it, const cs_fit_bfgs_opts *o)
     return -1;
 }
 
-int cs_fit_bfgs_minimize(cs_fit_fdf fdf, void *ctx, size_t n, double *x, double *f,
-                         size_t *iters, const cs_fit_bfgs_opts *o, double *ws)
+int cs_fit_bfgs_minimize(cs_fit_fdf fdf, void *ctx, size_t n, double *x, double *f, size_t *iters,
+                         const cs_fit_bfgs_opts *o, double *ws)
 {
-    bfgs b = {fdf, ctx, n, x, 0.0, ws, ws + n * n, ws + n * n + n, ws + n * n + 2 * n,
-              ws + n * n + 3 * n, ws + n * n + 4 * n, ws + n * n + 5 * n, ws + n * n + 6 * n};
+    bfgs b = {fdf,
+              ctx,
+              n,
+              x,
+              0.0,
+              ws,
+              ws + n * n,
+              ws + n * n + n,
+              ws + n * n + 2 * n,
+              ws + n * n + 3 * n,
+              ws + n * n + 4 * n,
+              ws + n * n + 5 * n,
+              ws + n * n + 6 * n};
     int stop = -1;
     size_t it = 0;
 

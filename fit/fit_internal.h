@@ -40,8 +40,8 @@ size_t cs_fit_bfgs_work_size(size_t n);
  * line search for the strong Wolfe conditions (c1 = 1e-4, c2 = 0.9; bracketing then cubic
  * interpolation, bisection where values are not finite). *f receives the value at x, *iters
  * the iterations. ws holds cs_fit_bfgs_work_size(n) doubles. Returns a cs_fit_stop. */
-int cs_fit_bfgs_minimize(cs_fit_fdf fdf, void *ctx, size_t n, double *x, double *f,
-                         size_t *iters, const cs_fit_bfgs_opts *o, double *ws);
+int cs_fit_bfgs_minimize(cs_fit_fdf fdf, void *ctx, size_t n, double *x, double *f, size_t *iters,
+                         const cs_fit_bfgs_opts *o, double *ws);
 
 /* ---- log-linear terms (fit/fit_loglin.c) -------------------------------------------------
  *

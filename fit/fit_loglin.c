@@ -31,25 +31,25 @@ typedef struct ll_bentry {
 } ll_bentry;
 
 struct cs_fit_loglin {
-    size_t n;          /* data rows */
+    size_t n; /* data rows */
     size_t np;
-    size_t nf;         /* features: 1 + nvars */
-    size_t nt;         /* terms */
-    size_t stride;     /* n rounded up to a multiple of LL_BLOCK (padding holds finite values) */
-    double *F;         /* (nf, stride) features: column 0 is 1, column f the log of variable
-                          f - 1 */
-    double *Fs;        /* (nf, stride) features of the selected rows */
-    size_t m;          /* selected rows */
-    const double *Fc;  /* F or Fs: the columns in use */
-    ll_entry *e;       /* entries of all terms, term k at e[eoff[k] .. eoff[k+1]) */
-    size_t *eoff;      /* (nt + 1) */
-    ll_bentry *be;     /* likewise for B */
-    size_t *boff;      /* (nt + 1) */
-    double *t;         /* (1 + np) t_j of the prepared point */
-    double *M;         /* (nt, nf) log term k = sum_f M[k][f] F_f at the prepared point */
-    ll_entry *ge;      /* entries with j > 0 (gradient), term k at ge[goff[k] .. goff[k+1]);
-                          their j is the parameter index (not 1 + index) */
-    size_t *goff;      /* (nt + 1) */
+    size_t nf;        /* features: 1 + nvars */
+    size_t nt;        /* terms */
+    size_t stride;    /* n rounded up to a multiple of LL_BLOCK (padding holds finite values) */
+    double *F;        /* (nf, stride) features: column 0 is 1, column f the log of variable
+                         f - 1 */
+    double *Fs;       /* (nf, stride) features of the selected rows */
+    size_t m;         /* selected rows */
+    const double *Fc; /* F or Fs: the columns in use */
+    ll_entry *e;      /* entries of all terms, term k at e[eoff[k] .. eoff[k+1]) */
+    size_t *eoff;     /* (nt + 1) */
+    ll_bentry *be;    /* likewise for B */
+    size_t *boff;     /* (nt + 1) */
+    double *t;        /* (1 + np) t_j of the prepared point */
+    double *M;        /* (nt, nf) log term k = sum_f M[k][f] F_f at the prepared point */
+    ll_entry *ge;     /* entries with j > 0 (gradient), term k at ge[goff[k] .. goff[k+1]);
+                         their j is the parameter index (not 1 + index) */
+    size_t *goff;     /* (nt + 1) */
 };
 
 /* Most terms of a law taken by the fast path (stack buffer of cs_fit_loglin_residuals); longer
@@ -325,8 +325,9 @@ static bool features(cs_fit_loglin *ll, const cs_dataset *ds)
         ll->F[i] = 1.0;
         ll->Fs[i] = 1.0;
         for (size_t v = 0; v + 1 < ll->nf; v++)
-            ll->F[(1 + v) * ll->stride + i] =
-                i >= ll->n ? 0.0 : cols[v][i] > 0 ? log(cols[v][i]) : NAN;
+            ll->F[(1 + v) * ll->stride + i] = i >= ll->n       ? 0.0
+                                              : cols[v][i] > 0 ? log(cols[v][i])
+                                                               : NAN;
     }
     for (size_t q = 0; q < ll->eoff[ll->nt]; q++)
         for (size_t i = 0; i < ll->n; i++)
@@ -376,8 +377,8 @@ cs_fit_loglin *cs_fit_loglin_alloc(const cs_law *law, const cs_dataset *ds)
     ll->M = calloc(ll->nt * ll->nf, sizeof *ll->M);
     ll->ge = malloc((1 + ll->np) * ll->nf * ll->nt * sizeof *ll->ge);
     ll->goff = calloc(ll->nt + 1, sizeof *ll->goff);
-    if (!ll->F || !ll->Fs || !ll->e || !ll->eoff || !ll->be || !ll->boff || !ll->t || !ll->M || !ll->ge ||
-        !ll->goff)
+    if (!ll->F || !ll->Fs || !ll->e || !ll->eoff || !ll->be || !ll->boff || !ll->t || !ll->M ||
+        !ll->ge || !ll->goff)
         goto out_nomem;
     if (analyse(ll, law) && features(ll, ds)) {
         gradient_entries(ll);
@@ -446,7 +447,7 @@ void cs_fit_loglin_select(cs_fit_loglin *ll, const size_t *rows, size_t m)
  * different optimisation attributes). */
 #if defined(__GNUC__) && !defined(__clang__)
 #define LL_VECTORISE __attribute__((optimize("tree-vectorize", "vect-cost-model=cheap")))
-#define LL_INLINE __attribute__((always_inline))
+#define LL_INLINE    __attribute__((always_inline))
 #else
 #define LL_VECTORISE
 #define LL_INLINE
@@ -524,13 +525,13 @@ static inline LL_INLINE double ll_log(double s)
     p = p * z2 + 2.0 / 7.0;
     p = p * z2 + 2.0 / 5.0;
     p = p * z2 + 2.0 / 3.0;
-    return e * 6.93147180369123816490e-01 + (2.0 * z + (z * z2 * p + e * 1.90821492927058770002e-10));
+    return e * 6.93147180369123816490e-01 +
+           (2.0 * z + (z * z2 * p + e * 1.90821492927058770002e-10));
 }
 
 /* Log terms of the LL_BLOCK rows from i0 (rows past the data hold padding) into lt (nt,
  * LL_BLOCK) and their maximum into mx. */
-static LL_VECTORISE void block_log_terms(const cs_fit_loglin *ll, size_t i0, double *lt,
-                                         double *mx)
+static LL_VECTORISE void block_log_terms(const cs_fit_loglin *ll, size_t i0, double *lt, double *mx)
 {
     for (size_t k = 0; k < ll->nt; k++) {
         const double *Mk = ll->M + k * ll->nf;
@@ -558,8 +559,7 @@ static LL_VECTORISE void block_log_terms(const cs_fit_loglin *ll, size_t i0, dou
 
 /* Turns lt into the unnormalised weights exp(lt - mx) and returns their sums in s and the log of
  * the prediction, mx + log s, in lp. */
-static LL_VECTORISE void block_lse(size_t nt, double *lt, const double *mx, double *s,
-                                   double *lp)
+static LL_VECTORISE void block_lse(size_t nt, double *lt, const double *mx, double *s, double *lp)
 {
     for (size_t i = 0; i < LL_BLOCK; i++)
         s[i] = 0.0;

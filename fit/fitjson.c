@@ -210,8 +210,8 @@ static bool gather_boot(cs_fitjson *fj, const cs_boot_result *boot)
 }
 
 int cs_fitjson_from_fit(const cs_law *law, const char *const *extra, size_t nextra,
-                        const cs_dataset *ds, const cs_fit_result *fit,
-                        const cs_boot_result *boot, cs_fitjson **out)
+                        const cs_dataset *ds, const cs_fit_result *fit, const cs_boot_result *boot,
+                        cs_fitjson **out)
 {
     cs_fitjson *fj;
     bool ok;
@@ -948,8 +948,10 @@ static int read_root(const rd *c, json_t *root, cs_fitjson *fj)
     if (st == CS_OK)
         st = get_size(c, root, "", "version", &version);
     if (st == CS_OK && version != CS_FITJSON_VERSION)
-        st = cs_fail(CS_EINPUT, "%s: version %zu of the fit format is not supported (this "
-                     "ctxscale reads version %d)", c->name, version, CS_FITJSON_VERSION);
+        st = cs_fail(CS_EINPUT,
+                     "%s: version %zu of the fit format is not supported (this "
+                     "ctxscale reads version %d)",
+                     c->name, version, CS_FITJSON_VERSION);
     if (st == CS_OK)
         st = read_law(c, root, fj);
     if (st == CS_OK)
@@ -1075,8 +1077,8 @@ int cs_fitjson_law(const cs_fitjson *fj, cs_law **out)
                      cs_law_nparams(law), fj->nparams);
     for (size_t j = 0; st == CS_OK && j < fj->nparams; j++)
         if (strcmp(cs_law_param_name(law, j), fj->params[j].name) != 0)
-            st = cs_fail(CS_EINPUT, "fitjson: parameter %zu is %s in the law, %s in the result",
-                         j, cs_law_param_name(law, j), fj->params[j].name);
+            st = cs_fail(CS_EINPUT, "fitjson: parameter %zu is %s in the law, %s in the result", j,
+                         cs_law_param_name(law, j), fj->params[j].name);
     if (st == CS_OK)
         st = law_positive(law, fj);
     for (size_t k = 0; st == CS_OK && k < fj->nextra; k++)

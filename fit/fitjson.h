@@ -33,43 +33,43 @@ extern "C" {
 
 typedef struct cs_fitjson_param {
     char *name;
-    double estimate;  /* native parametrisation */
-    double se;        /* bootstrap standard error, NaN without a bootstrap */
-    double lo;        /* percentile interval at fitjson.level, NaN without a bootstrap */
+    double estimate; /* native parametrisation */
+    double se;       /* bootstrap standard error, NaN without a bootstrap */
+    double lo;       /* percentile interval at fitjson.level, NaN without a bootstrap */
     double hi;
-    double se_asym;   /* LSQ asymptotic standard error, else NaN */
-    bool positive;    /* CS_LAW_POSITIVE */
-    double grid_lo;   /* the starting grid that was used */
+    double se_asym; /* LSQ asymptotic standard error, else NaN */
+    bool positive;  /* CS_LAW_POSITIVE */
+    double grid_lo; /* the starting grid that was used */
     double grid_hi;
     size_t grid_n;
 } cs_fitjson_param;
 
 typedef struct cs_fitjson_derived {
     char *name;
-    double estimate;  /* at the point estimate */
-    double se;        /* bootstrap, NaN without one */
+    double estimate; /* at the point estimate */
+    double se;       /* bootstrap, NaN without one */
     double lo;
     double hi;
 } cs_fitjson_derived;
 
 typedef struct cs_fitjson_var {
-    char *name;       /* law variable, or the target */
-    char *origin;     /* "column \"Model Size\"", "derived C/(6*N)" */
-    double min;       /* over the fitted points */
+    char *name;   /* law variable, or the target */
+    char *origin; /* "column \"Model Size\"", "derived C/(6*N)" */
+    double min;   /* over the fitted points */
     double max;
 } cs_fitjson_var;
 
 /* A fit result as stored. Every pointer is owned by the struct (cs_fitjson_free). */
 typedef struct cs_fitjson {
-    int version;               /* CS_FITJSON_VERSION */
+    int version; /* CS_FITJSON_VERSION */
     /* the law */
-    char *law_name;            /* built-in name, or NULL for a formula */
-    char *formula;             /* the formula (for a built-in, its table formula) */
-    char *target;              /* predicted quantity, e.g. "L" */
-    char **extra_derived;      /* (nextra) derived quantities added to the law, "NAME = expr" */
+    char *law_name;       /* built-in name, or NULL for a formula */
+    char *formula;        /* the formula (for a built-in, its table formula) */
+    char *target;         /* predicted quantity, e.g. "L" */
+    char **extra_derived; /* (nextra) derived quantities added to the law, "NAME = expr" */
     size_t nextra;
     /* the method */
-    int method;                /* cs_fit_method */
+    int method; /* cs_fit_method */
     double delta;
     bool log_space;
     /* the data */
@@ -78,11 +78,11 @@ typedef struct cs_fitjson {
     size_t n_read;
     size_t n_filtered;
     size_t n_dropped;
-    cs_fitjson_var *vars;      /* (nvars) law variables in law order */
+    cs_fitjson_var *vars; /* (nvars) law variables in law order */
     size_t nvars;
     cs_fitjson_var target_var; /* the target */
     /* the estimates */
-    cs_fitjson_param *params;  /* (nparams) in the law's parameter order */
+    cs_fitjson_param *params; /* (nparams) in the law's parameter order */
     size_t nparams;
     cs_fitjson_derived *derived; /* (nderived) in the law's order */
     size_t nderived;
@@ -93,23 +93,23 @@ typedef struct cs_fitjson {
     size_t n_failed;
     size_t n_at_best;
     size_t best_start;
-    double scale;              /* HUBER_LIK fitted scale, else NaN */
+    double scale; /* HUBER_LIK fitted scale, else NaN */
     double rmse;
     double max_abs_resid;
     double median_abs_resid;
-    double nll;                /* NaN where not valid */
+    double nll; /* NaN where not valid */
     double aic;
     double bic;
-    double cond;               /* inf when singular */
+    double cond; /* inf when singular */
     /* the bootstrap (nboot = 0 when none was run) */
     size_t nboot;
     uint64_t seed;
     double level;
     bool by_group;
     size_t boot_failed;
-    double *boot;              /* (nboot, nparams) row-major; NaN rows for failed refits */
+    double *boot; /* (nboot, nparams) row-major; NaN rows for failed refits */
     /* warnings of the fit and of the bootstrap */
-    char **warnings;           /* (nwarnings) */
+    char **warnings; /* (nwarnings) */
     size_t nwarnings;
 } cs_fitjson;
 
@@ -118,8 +118,8 @@ typedef struct cs_fitjson {
  * data set, the fit and the bootstrap (NULL when none was run). *out is owned by the caller.
  * CS_EINVAL when the pieces do not belong together, CS_ENOMEM. */
 int cs_fitjson_from_fit(const cs_law *law, const char *const *extra, size_t nextra,
-                        const cs_dataset *ds, const cs_fit_result *fit,
-                        const cs_boot_result *boot, cs_fitjson **out);
+                        const cs_dataset *ds, const cs_fit_result *fit, const cs_boot_result *boot,
+                        cs_fitjson **out);
 
 /* Writes fj as an indented JSON document (trailing newline) to f. CS_OK, CS_EIO when writing
  * fails, CS_ENOMEM. */

@@ -108,12 +108,12 @@ typedef struct problem {
     double C;
     int role_of[MAX_VARS]; /* role of law variable j */
     size_t nvars;
-    bool has[NROLES];      /* the law uses the role */
+    bool has[NROLES]; /* the law uses the role */
     bool T_free, V_free;
-    bool uses_T, uses_V;   /* the law or the FLOPs model depends on T / V */
-    size_t nfree;          /* 1..3: ln N, then ln T if free, then ln V if free */
-    int which[3];          /* ROLE_N, ROLE_T or ROLE_V of free coordinate k */
-    double lo[3], hi[3];   /* log range of free coordinate k */
+    bool uses_T, uses_V; /* the law or the FLOPs model depends on T / V */
+    size_t nfree;        /* 1..3: ln N, then ln T if free, then ln V if free */
+    int which[3];        /* ROLE_N, ROLE_T or ROLE_V of free coordinate k */
+    double lo[3], hi[3]; /* log range of free coordinate k */
 } problem;
 
 static int check_params(const cs_optimal_params *p)
@@ -123,19 +123,16 @@ static int check_params(const cs_optimal_params *p)
     if (!(p->aspect > 0.0) || !isfinite(p->aspect))
         return cs_fail(CS_EINVAL, "aspect %g: expected a positive number", p->aspect);
     if (!(p->N_lo > 0.0 && p->N_lo < p->N_hi && isfinite(p->N_hi)))
-        return cs_fail(CS_EINVAL, "N range %g:%g: expected 0 < lo < hi", p->N_lo,
-                       p->N_hi);
+        return cs_fail(CS_EINVAL, "N range %g:%g: expected 0 < lo < hi", p->N_lo, p->N_hi);
     if (!(p->T_lo >= 1.0 && p->T_lo <= p->T_hi && isfinite(p->T_hi)))
-        return cs_fail(CS_EINVAL, "T range %g:%g: expected 1 <= lo <= hi", p->T_lo,
-                       p->T_hi);
+        return cs_fail(CS_EINVAL, "T range %g:%g: expected 1 <= lo <= hi", p->T_lo, p->T_hi);
     if (!(p->V_lo >= 1.0 && p->V_lo <= p->V_hi && isfinite(p->V_hi)))
-        return cs_fail(CS_EINVAL, "V range %g:%g: expected 1 <= lo <= hi", p->V_lo,
-                       p->V_hi);
+        return cs_fail(CS_EINVAL, "V range %g:%g: expected 1 <= lo <= hi", p->V_lo, p->V_hi);
     if (!(p->level > 0.0 && p->level < 1.0))
         return cs_fail(CS_EINVAL, "level %g: expected a number in (0, 1)", p->level);
     if (p->grid == 1 || p->grid == 2 || p->nstarts == 0 || !(p->tol > 0.0) || p->max_iter == 0)
         return cs_fail(CS_EINVAL, "grid >= 3 (or 0), nstarts >= 1, tol > 0 and "
-                       "max_iter >= 1 expected");
+                                  "max_iter >= 1 expected");
     return CS_OK;
 }
 
@@ -147,8 +144,10 @@ static int map_roles(problem *pr)
 
     pr->nvars = cs_law_nvars(pr->law);
     if (pr->nvars > MAX_VARS)
-        return cs_fail(CS_EINPUT, "the law has %zu variables; at most %d (N, Nnv, Nv, "
-                       "D, H, T, V) are understood", pr->nvars, MAX_VARS);
+        return cs_fail(CS_EINPUT,
+                       "the law has %zu variables; at most %d (N, Nnv, Nv, "
+                       "D, H, T, V) are understood",
+                       pr->nvars, MAX_VARS);
     for (j = 0; j < pr->nvars; j++) {
         const char *name = cs_law_var_name(pr->law, j);
         for (r = 0; r < NROLES; r++)
@@ -156,20 +155,22 @@ static int map_roles(problem *pr)
                 (role_names[r][1] && strcmp(name, role_names[r][1]) == 0))
                 break;
         if (r == NROLES)
-            return cs_fail(CS_EINPUT, "law variable \"%s\" is not one of N, Nnv, Nv, "
-                           "D, H, T, V", name);
+            return cs_fail(CS_EINPUT,
+                           "law variable \"%s\" is not one of N, Nnv, Nv, "
+                           "D, H, T, V",
+                           name);
         if (pr->has[r])
             return cs_fail(CS_EINPUT, "the law uses both N and Nnv; they are the same "
-                           "quantity");
+                                      "quantity");
         pr->has[r] = true;
         pr->role_of[j] = r;
     }
     if (!pr->has[ROLE_N])
         return cs_fail(CS_EINPUT, "the law has no parameter count (a variable N or "
-                       "Nnv) to allocate");
+                                  "Nnv) to allocate");
     if (!pr->has[ROLE_D] && !pr->has[ROLE_H])
         return cs_fail(CS_EINPUT, "the law has no data variable (D tokens or H "
-                       "characters) to allocate");
+                                  "characters) to allocate");
     return CS_OK;
 }
 
@@ -184,8 +185,8 @@ static int problem_init(problem *pr, const cs_law *law, const cs_optimal_params 
     if ((st = check_params(p)) || (st = map_roles(pr)))
         return st;
     pr->uses_T = pr->has[ROLE_T] || p->flops == CS_OPTIMAL_FLOPS_KAPLAN;
-    pr->uses_V = pr->has[ROLE_V] || pr->has[ROLE_NV] || pr->has[ROLE_H] ||
-                 p->flops == CS_OPTIMAL_FLOPS_TAO;
+    pr->uses_V =
+        pr->has[ROLE_V] || pr->has[ROLE_NV] || pr->has[ROLE_H] || p->flops == CS_OPTIMAL_FLOPS_TAO;
     pr->T_free = pr->has[ROLE_T] && p->T_hi > p->T_lo;
     pr->V_free = (pr->has[ROLE_V] || pr->has[ROLE_NV] || pr->has[ROLE_H]) && p->V_hi > p->V_lo;
     pr->which[0] = ROLE_N;
@@ -431,7 +432,8 @@ static int solve_numeric(const problem *pr, cs_optimal_point *out)
             keep_best(best, bestv, nstarts, &nbest, s, v);
     }
     if (nbest == 0)
-        return cs_fail(CS_EINPUT, "the law is not finite at any of the %zu scanned "
+        return cs_fail(CS_EINPUT,
+                       "the law is not finite at any of the %zu scanned "
                        "allocations of C = %g (check the law's parameters and the ranges)",
                        total, pr->C);
     for (s = 0; s < nbest; s++) {
@@ -447,13 +449,16 @@ static int solve_numeric(const problem *pr, cs_optimal_point *out)
         }
     }
     if (!any_conv)
-        return cs_fail(CS_ENOCONV, "C = %g: no simplex run converged in %zu "
-                       "iterations", pr->C, pr->p->max_iter);
+        return cs_fail(CS_ENOCONV,
+                       "C = %g: no simplex run converged in %zu "
+                       "iterations",
+                       pr->C, pr->p->max_iter);
     loss_at_x(pr, xbest, out);
     for (k = 0; k < pr->nfree; k++) {
         double t = (xbest[k] - pr->lo[k]) / (pr->hi[k] - pr->lo[k]);
-        unsigned flag = pr->which[k] == ROLE_N ? CS_OPTIMAL_AT_N
-                        : pr->which[k] == ROLE_T ? CS_OPTIMAL_AT_T : CS_OPTIMAL_AT_V;
+        unsigned flag = pr->which[k] == ROLE_N   ? CS_OPTIMAL_AT_N
+                        : pr->which[k] == ROLE_T ? CS_OPTIMAL_AT_T
+                                                 : CS_OPTIMAL_AT_V;
         if (t < 1e-7 || t > 1.0 - 1e-7)
             out->at_bound |= flag;
     }
@@ -489,8 +494,8 @@ static bool closed_form(const problem *pr, cs_optimal_point *out)
     return true;
 }
 
-int cs_optimal_solve(const cs_law *law, const double *params, double C,
-                     const cs_optimal_params *p, cs_optimal_point *out)
+int cs_optimal_solve(const cs_law *law, const double *params, double C, const cs_optimal_params *p,
+                     cs_optimal_point *out)
 {
     problem pr;
     int st;
@@ -571,9 +576,9 @@ static void sample_intervals(const cs_law *law, const double *samples, size_t ns
     row->ci_tpp = interval(vR, m, p->level);
 }
 
-int cs_optimal_run(const cs_law *law, const double *params, const double *samples,
-                   size_t nsamples, const double *budgets, size_t nbudgets,
-                   const cs_optimal_params *p, cs_optimal_result **out)
+int cs_optimal_run(const cs_law *law, const double *params, const double *samples, size_t nsamples,
+                   const double *budgets, size_t nbudgets, const cs_optimal_params *p,
+                   cs_optimal_result **out)
 {
     cs_optimal_result *r = NULL;
     double *buf = NULL;
@@ -630,8 +635,10 @@ static int parse_range(const char *spec, const char *what, double **out, size_t 
         (st = cs_parse_long(k_s, &k, what)))
         return st;
     if (k < 1 || k > 100000 || hi < lo || (k == 1 && hi != lo))
-        return cs_fail(CS_EINPUT, "%s: \"%s\": expected LO <= HI and 1 <= K <= 100000 (K = 1 "
-                       "only with LO = HI)", what, spec);
+        return cs_fail(CS_EINPUT,
+                       "%s: \"%s\": expected LO <= HI and 1 <= K <= 100000 (K = 1 "
+                       "only with LO = HI)",
+                       what, spec);
     if (!(*out = malloc((size_t)k * sizeof **out)))
         return cs_fail(CS_ENOMEM, "out of memory");
     for (i = 0; i < (size_t)k; i++)

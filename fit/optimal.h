@@ -55,18 +55,18 @@ int cs_optimal_flops_parse(const char *name, int *out);
 
 /* Parameters; start from cs_optimal_default_params(). */
 typedef struct cs_optimal_params {
-    int flops;          /* cs_optimal_flops; default CS_OPTIMAL_FLOPS_6ND */
-    double aspect;      /* d_model / n_layer of the shape family; default 64 */
-    double N_lo, N_hi;  /* search range of N, parameters; default 1e3 .. 1e15 */
-    double T_lo, T_hi;  /* range of T, tokens; equal values fix T. Default 64 .. 65536 */
-    double V_lo, V_hi;  /* range of V, tokens; equal values fix V. Default 1024 .. 524288 */
-    size_t grid;        /* scan points per free variable (>= 3); default 25 (1 free), 15 (2),
-                           9 (3) when 0 (the default) */
-    size_t nstarts;     /* simplex runs from the best scan points; default 3 */
-    double tol;         /* simplex size at which a run stops, in u; default 1e-9 */
-    size_t max_iter;    /* iterations per simplex run; default 5000 */
-    bool numeric;       /* solve numerically even where the closed form exists (tests) */
-    double level;       /* confidence level of the intervals, in (0, 1); default 0.95 */
+    int flops;         /* cs_optimal_flops; default CS_OPTIMAL_FLOPS_6ND */
+    double aspect;     /* d_model / n_layer of the shape family; default 64 */
+    double N_lo, N_hi; /* search range of N, parameters; default 1e3 .. 1e15 */
+    double T_lo, T_hi; /* range of T, tokens; equal values fix T. Default 64 .. 65536 */
+    double V_lo, V_hi; /* range of V, tokens; equal values fix V. Default 1024 .. 524288 */
+    size_t grid;       /* scan points per free variable (>= 3); default 25 (1 free), 15 (2),
+                          9 (3) when 0 (the default) */
+    size_t nstarts;    /* simplex runs from the best scan points; default 3 */
+    double tol;        /* simplex size at which a run stops, in u; default 1e-9 */
+    size_t max_iter;   /* iterations per simplex run; default 5000 */
+    bool numeric;      /* solve numerically even where the closed form exists (tests) */
+    double level;      /* confidence level of the intervals, in (0, 1); default 0.95 */
 } cs_optimal_params;
 
 cs_optimal_params cs_optimal_default_params(void);
@@ -81,15 +81,15 @@ enum {
 
 /* One compute-optimal allocation. */
 typedef struct cs_optimal_point {
-    double C;        /* budget, FLOPs */
-    double N;        /* non-embedding (non-vocabulary) parameters */
-    double D;        /* training tokens */
-    double T;        /* training context, tokens (the fixed value when T is not free) */
-    double V;        /* vocabulary (the fixed value when V is not free) */
-    double n_layer;  /* shape family at N (real-valued) */
-    double d_model;  /* shape family at N (real-valued) */
-    double cost;     /* training FLOPs per token, C / D */
-    double loss;     /* predicted loss at the optimum */
+    double C;          /* budget, FLOPs */
+    double N;          /* non-embedding (non-vocabulary) parameters */
+    double D;          /* training tokens */
+    double T;          /* training context, tokens (the fixed value when T is not free) */
+    double V;          /* vocabulary (the fixed value when V is not free) */
+    double n_layer;    /* shape family at N (real-valued) */
+    double d_model;    /* shape family at N (real-valued) */
+    double cost;       /* training FLOPs per token, C / D */
+    double loss;       /* predicted loss at the optimum */
     unsigned at_bound; /* CS_OPTIMAL_AT_* flags */
     bool closed_form;  /* solved by the closed form */
 } cs_optimal_point;
@@ -105,8 +105,8 @@ int cs_optimal_check(const cs_law *law, const cs_optimal_params *p, bool *T_free
  * Returns CS_OK; CS_EINPUT (as cs_optimal_check, C not positive and finite, or a law that is
  * not finite anywhere on the scan grid: "the law is not finite at any ..."); CS_ENOCONV when no
  * simplex run converged within max_iter; CS_EGSL; CS_ENOMEM. */
-int cs_optimal_solve(const cs_law *law, const double *params, double C,
-                     const cs_optimal_params *p, cs_optimal_point *out);
+int cs_optimal_solve(const cs_law *law, const double *params, double C, const cs_optimal_params *p,
+                     cs_optimal_point *out);
 
 /* A quantity's percentile interval over the bootstrap samples. */
 typedef struct cs_optimal_ci {
@@ -115,8 +115,8 @@ typedef struct cs_optimal_ci {
 
 /* One budget with intervals. */
 typedef struct cs_optimal_row {
-    cs_optimal_point est;   /* from the fitted parameters */
-    double tpp;             /* tokens per parameter D / N */
+    cs_optimal_point est;                 /* from the fitted parameters */
+    double tpp;                           /* tokens per parameter D / N */
     cs_optimal_ci ci_N, ci_D, ci_T, ci_V; /* percentile intervals over the samples */
     cs_optimal_ci ci_loss, ci_tpp;
     size_t nsamples_ok;       /* samples solved (the others: law not finite, no convergence) */
@@ -127,8 +127,8 @@ typedef struct cs_optimal_row {
 typedef struct cs_optimal_result {
     cs_optimal_row *rows; /* (nbudgets), in the order given */
     size_t nbudgets;
-    size_t nsamples;      /* bootstrap samples given */
-    bool T_free, V_free;  /* as cs_optimal_check */
+    size_t nsamples;     /* bootstrap samples given */
+    bool T_free, V_free; /* as cs_optimal_check */
     double level;
 } cs_optimal_result;
 
@@ -137,9 +137,9 @@ typedef struct cs_optimal_result {
  * row-major; NULL with nsamples 0). A sample that cannot be solved is skipped (counted by
  * nsamples_ok). Errors as cs_optimal_solve for the fitted params; CS_EINVAL for nbudgets 0 or
  * NULL arrays. *out is owned by the caller. */
-int cs_optimal_run(const cs_law *law, const double *params, const double *samples,
-                   size_t nsamples, const double *budgets, size_t nbudgets,
-                   const cs_optimal_params *p, cs_optimal_result **out);
+int cs_optimal_run(const cs_law *law, const double *params, const double *samples, size_t nsamples,
+                   const double *budgets, size_t nbudgets, const cs_optimal_params *p,
+                   cs_optimal_result **out);
 
 /* Frees a result. Accepts NULL. */
 void cs_optimal_result_free(cs_optimal_result *r);

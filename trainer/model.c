@@ -77,8 +77,8 @@ static void layout_params(cs_model *m)
     size_t L = (size_t)m->shape.n_layer, C = (size_t)m->shape.d_model;
     size_t V = (size_t)m->shape.vocab;
     const size_t sizes[CS_MODEL_NTENSORS] = {
-        V * C, L * C, L * C, L * 3 * C * C, L * 3 * C, L * C * C, L * C, L * C,
-        L * C, L * 4 * C * C, L * 4 * C, L * 4 * C * C, L * C, C, C,
+        V * C, L * C,         L * C,     L * 3 * C * C, L * 3 * C, L * C * C, L * C, L * C,
+        L * C, L * 4 * C * C, L * 4 * C, L * 4 * C * C, L * C,     C,         C,
     };
     size_t off = 0;
 
@@ -217,11 +217,34 @@ static void act_sizes(const cs_model *m, size_t B, size_t T, size_t sz[N_ACTS])
     size_t NH = (size_t)m->shape.n_head, V = (size_t)m->shape.vocab;
     size_t BT = B * T;
     const size_t s[N_ACTS] = {
-        BT * C,          L * BT * C,     L * BT,     L * BT,     L * BT * 3 * C, L * BT * C,
-        L * B * NH * T * T, L * BT * C, L * BT * C, L * BT * C, L * BT,         L * BT,
-        L * BT * 4 * C,  L * BT * 4 * C, L * BT * C, L * BT * C, BT * C,         BT,
-        BT,              BT * V,         BT,         BT,         BT * C,         BT * C,
-        BT * 3 * C,      BT * 4 * C,     BT * 4 * C, T * T,
+        BT * C,
+        L * BT * C,
+        L * BT,
+        L * BT,
+        L * BT * 3 * C,
+        L * BT * C,
+        L * B * NH * T * T,
+        L * BT * C,
+        L * BT * C,
+        L * BT * C,
+        L * BT,
+        L * BT,
+        L * BT * 4 * C,
+        L * BT * 4 * C,
+        L * BT * C,
+        L * BT * C,
+        BT * C,
+        BT,
+        BT,
+        BT * V,
+        BT,
+        BT,
+        BT * C,
+        BT * C,
+        BT * 3 * C,
+        BT * 4 * C,
+        BT * 4 * C,
+        T * T,
     };
 
     memcpy(sz, s, sizeof s);
@@ -261,8 +284,10 @@ static int reserve(cs_model *m, size_t B, size_t T)
         m->act_cap = 0;
         m->act_mem = malloc(total * sizeof(float));
         if (!m->act_mem)
-            return cs_fail(CS_ENOMEM, "model: out of memory for activations (B = %zu, T = %zu: "
-                                      "%.3g GB)", B, T, (double)total * 4e-9);
+            return cs_fail(CS_ENOMEM,
+                           "model: out of memory for activations (B = %zu, T = %zu: "
+                           "%.3g GB)",
+                           B, T, (double)total * 4e-9);
         m->act_cap = total;
     }
     for (size_t i = 0, off = 0; i < N_ACTS; off += sz[i], i++)
@@ -291,8 +316,10 @@ static int load_tokens(cs_model *m, const uint32_t *windows, size_t B, size_t T)
 
         for (size_t t = 0; t <= T; t++)
             if (w[t] >= V)
-                return cs_fail(CS_EINPUT, "window %zu, position %zu: token %u is not below the "
-                                          "model's vocabulary %u", b, t, w[t], V);
+                return cs_fail(CS_EINPUT,
+                               "window %zu, position %zu: token %u is not below the "
+                               "model's vocabulary %u",
+                               b, t, w[t], V);
         memcpy(m->inputs + b * T, w, T * sizeof *w);
         memcpy(m->targets + b * T, w + 1, T * sizeof *w);
     }
@@ -316,25 +343,24 @@ static void block_forward(cs_model *m, size_t l, const float *residual)
 
     o->layernorm_forward(ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, residual,
                          P(CS_MODEL_LN1W) + l * C, P(CS_MODEL_LN1B) + l * C, BT, C);
-    o->matmul_forward(qkv, ln1, P(CS_MODEL_QKVW) + l * 3 * C * C, P(CS_MODEL_QKVB) + l * 3 * C,
-                      BT, C, 3 * C);
+    o->matmul_forward(qkv, ln1, P(CS_MODEL_QKVW) + l * 3 * C * C, P(CS_MODEL_QKVB) + l * 3 * C, BT,
+                      C, 3 * C);
     o->rope_forward(qkv, qkv, m->rope_cos, m->rope_sin, B, T, C, NH);
     o->attention_forward(atty, a->att + l * B * NH * T * T, qkv, B, T, C, NH);
-    o->matmul_forward(attproj, atty, P(CS_MODEL_ATTPROJW) + l * C * C,
-                      P(CS_MODEL_ATTPROJB) + l * C, BT, C, C);
+    o->matmul_forward(attproj, atty, P(CS_MODEL_ATTPROJW) + l * C * C, P(CS_MODEL_ATTPROJB) + l * C,
+                      BT, C, C);
     o->residual_forward(res2, residual, attproj, BTC);
     o->layernorm_forward(ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, res2,
                          P(CS_MODEL_LN2W) + l * C, P(CS_MODEL_LN2B) + l * C, BT, C);
-    o->matmul_forward(fch, ln2, P(CS_MODEL_FCW) + l * 4 * C * C, P(CS_MODEL_FCB) + l * 4 * C,
-                      BT, C, 4 * C);
+    o->matmul_forward(fch, ln2, P(CS_MODEL_FCW) + l * 4 * C * C, P(CS_MODEL_FCB) + l * 4 * C, BT, C,
+                      4 * C);
     o->gelu_forward(fchg, fch, BTC * 4);
     o->matmul_forward(a->fcproj + l * BTC, fchg, P(CS_MODEL_FCPROJW) + l * 4 * C * C,
                       P(CS_MODEL_FCPROJB) + l * C, BT, 4 * C, C);
     o->residual_forward(a->res3 + l * BTC, res2, a->fcproj + l * BTC, BTC);
 }
 
-int cs_model_forward(cs_model *m, const uint32_t *windows, size_t B, size_t T,
-                     double *mean_loss)
+int cs_model_forward(cs_model *m, const uint32_t *windows, size_t B, size_t T, double *mean_loss)
 {
     const cs_ops *o = m->ops;
     size_t C = (size_t)m->shape.d_model, V = (size_t)m->shape.vocab;

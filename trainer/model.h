@@ -92,8 +92,7 @@ const cs_model_tensor *cs_model_tensor_at(const cs_model *m, size_t i);
  * cs_model_backward. *mean_loss (may be NULL) gets the mean per-position loss in nats, summed in
  * double. T may exceed the training context (rotary tables grow). CS_EINPUT when a token is not
  * below the vocabulary (naming window, position and id); CS_EINVAL for B or T zero; CS_ENOMEM. */
-int cs_model_forward(cs_model *m, const uint32_t *windows, size_t B, size_t T,
-                     double *mean_loss);
+int cs_model_forward(cs_model *m, const uint32_t *windows, size_t B, size_t T, double *mean_loss);
 
 /* The per-position losses of the last forward pass: (B, T) nats, owned by the model, valid until
  * the next forward pass. */

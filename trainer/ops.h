@@ -21,9 +21,9 @@ extern "C" {
 /* One table of kernels. Every pointer is set; pointer arguments are host memory for the CPU
  * table and device memory for the CUDA table. Semantics: trainer/<op>.h. */
 typedef struct cs_ops {
-    const char *name; /* "cpu" or "cuda" */
-    void (*zero)(float *x, size_t n);                       /* x[0..n) = 0 */
-    void (*copy)(float *dst, const float *src, size_t n);   /* dst[0..n) = src[0..n) */
+    const char *name;                                     /* "cpu" or "cuda" */
+    void (*zero)(float *x, size_t n);                     /* x[0..n) = 0 */
+    void (*copy)(float *dst, const float *src, size_t n); /* dst[0..n) = src[0..n) */
     void (*encoder_forward)(float *out, const uint32_t *tokens, const float *wte, size_t BT,
                             size_t C, size_t V);
     void (*encoder_backward)(float *dwte, const float *dout, const uint32_t *tokens, size_t BT,
@@ -36,8 +36,7 @@ typedef struct cs_ops {
     void (*matmul_forward)(float *out, const float *inp, const float *weight, const float *bias,
                            size_t BT, size_t C, size_t OC);
     void (*matmul_backward)(float *dinp, float *dweight, float *dbias, const float *dout,
-                            const float *inp, const float *weight, size_t BT, size_t C,
-                            size_t OC);
+                            const float *inp, const float *weight, size_t BT, size_t C, size_t OC);
     void (*rope_forward)(float *out, const float *inp, const float *cos_tab, const float *sin_tab,
                          size_t B, size_t T, size_t C, size_t NH);
     void (*rope_backward)(float *dinp, const float *dout, const float *cos_tab,
@@ -55,9 +54,9 @@ typedef struct cs_ops {
     void (*xent_backward)(float *dlogits, const float *logits, const float *lse,
                           const uint32_t *targets, const float *dlosses, float scale, size_t BT,
                           size_t V);
-    void (*adamw_update)(float *params, float *m, float *v, const float *grads, size_t n,
-                         float lr, float beta1, float beta2, float eps, float weight_decay,
-                         float grad_scale, int step);
+    void (*adamw_update)(float *params, float *m, float *v, const float *grads, size_t n, float lr,
+                         float beta1, float beta2, float eps, float weight_decay, float grad_scale,
+                         int step);
     void (*adamw_norm)(float *norm, const float *grads, size_t n);
 } cs_ops;
 

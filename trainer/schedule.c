@@ -43,8 +43,7 @@ int cs_schedule_check(const cs_schedule *s)
         return cs_fail(CS_EINPUT, "warmup: expected 0 <= warmup steps < %lld steps, got %lld",
                        (long long)s->total_steps, (long long)s->warmup_steps);
     if (s->kind == CS_SCHEDULE_WSD && !(s->decay_frac > 0 && s->decay_frac <= 1))
-        return cs_fail(CS_EINPUT, "decay-frac: expected a number in (0, 1], got %g",
-                       s->decay_frac);
+        return cs_fail(CS_EINPUT, "decay-frac: expected a number in (0, 1], got %g", s->decay_frac);
     return CS_OK;
 }
 
@@ -69,8 +68,8 @@ double cs_schedule_lr(const cs_schedule *s, int64_t step)
             start = W;
         if (step < start)
             return s->lr_max;
-        return s->lr_max + (s->lr_min - s->lr_max) * (double)(step - start + 1) /
-                               (double)(S - start);
+        return s->lr_max +
+               (s->lr_min - s->lr_max) * (double)(step - start + 1) / (double)(S - start);
     }
     return s->lr_max;
 }

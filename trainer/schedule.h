@@ -4,10 +4,10 @@
  *
  * With W = warmup_steps, S = total_steps and s the 0-based step being taken:
  *   warm-up (all kinds), s < W:   lr = lr_max · (s + 1) / W
- *   cosine:    p = (s − W) / max(1, S − W − 1) in [0, 1]; lr = lr_min + ½ (lr_max − lr_min)(1 + cos πp)
- *   constant:  lr = lr_max
- *   wsd:       lr = lr_max until the last ⌈decay_frac · S⌉ steps, then linearly down to lr_min
- *              at the last step (the step after the stable phase is the first decayed one).
+ *   cosine:    p = (s − W) / max(1, S − W − 1) in [0, 1]; lr = lr_min + ½ (lr_max − lr_min)(1 + cos
+ * πp) constant:  lr = lr_max wsd:       lr = lr_max until the last ⌈decay_frac · S⌉ steps, then
+ * linearly down to lr_min at the last step (the step after the stable phase is the first decayed
+ * one).
  */
 #ifndef CS_TRAINER_SCHEDULE_H
 #define CS_TRAINER_SCHEDULE_H
