@@ -1,6 +1,7 @@
 # ctxscale top-level Makefile.
 #
 #   make demo          run the main job end to end on the embedded example data
+#   make figures       draw the figures whose inputs exist into out/figures (plots/figures.sh)
 #   make test          build everything and run all tests (SANITIZE=1: under ASan + UBSan)
 #   make bench         run the benchmarks (results go in bench/RESULTS.md by hand, with date)
 #   make fuzz          build the libFuzzer targets and run each for FUZZ_SECONDS (default 60)
@@ -96,7 +97,8 @@ FORCE:
 
 $(BUILD)/obj/core/version.o: $(BUILD)/gen/cs_gitrev.h
 
-$(BUILD)/obj/trainer/%.o: CFLAGS += $(OPENMP)
+# No errno from libm and no FP traps: lets `omp simd` loops vectorise (docs/trainer_ops.md).
+$(BUILD)/obj/trainer/%.o: CFLAGS += $(OPENMP) -fno-math-errno -fno-trapping-math
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -143,6 +145,11 @@ run-tests:
 demo: deps
 	@$(MAKE) --no-print-directory build-all
 	@BUILD=$(BUILD) bash scripts/demo.sh
+
+.PHONY: figures
+figures: deps
+	@$(MAKE) --no-print-directory build-all
+	@BUILD=$(BUILD) bash plots/figures.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory build-all $(BENCH_BIN)

@@ -14,5 +14,6 @@ int cs_cli_data_build(int argc, char **argv);
 int cs_cli_data_tokenize(int argc, char **argv);
 int cs_cli_data_stats(int argc, char **argv);
 int cs_cli_data_synth(int argc, char **argv);
+int cs_cli_plot(int argc, char **argv);
 
 #endif /* CS_CLI_CLI_H */

@@ -23,6 +23,7 @@ static const subcommand commands[] = {
     {"fit", cs_cli_fit, "fit a scaling law with bootstrap intervals (robust, multi-start)"},
     {"optimal", cs_cli_optimal, "compute-optimal N*, D* (T*, V*) per budget for a fitted law"},
     {"runs", cs_cli_runs, "list, show, export and import run logs (HDF5)"},
+    {"plot", cs_cli_plot, "draw a figure (C1..C8, S1..S6) as PNG, SVG and PDF through gnuplot"},
     {"data", cs_cli_data,
      "build corpora, train tokenizers, write token stores, synthesize long-range data"},
 };

@@ -11,7 +11,8 @@
  * docs/flops.md counts: h·T floats per token per block, here stored once rather than before and
  * after softmax). It runs the products QKᵀ and PV per (b, h) through sgemm in blocks of query
  * rows, each block multiplying only the keys 0..(its last row), so the causal half above the
- * diagonal is (almost) never computed; the softmax runs in one OpenMP loop over all rows.
+ * diagonal is (almost) never computed; the (b, h) pairs are split among OpenMP threads, each
+ * running single-threaded sgemm (OpenBLAS is kept to one thread for the process).
  *
  * CPU twins in trainer/attention.c; CUDA twins (same parameter lists, device pointers) belong in
  * trainer/cuda/attention.cu. Formulas: docs/trainer_ops.md. Tested in

@@ -5,8 +5,9 @@
  * (C → C), the MLP (C → 4C → C) and, without bias, for the logits lnf · wteᵀ (C → V) with the
  * tied embedding table as the weight.
  *
- * The CPU twin calls OpenBLAS's cblas_sgemm (threaded by OpenBLAS itself); sizes must fit in an
- * int, the BLAS index type, and C, OC must be positive (CS_ASSERT). CPU twins in
+ * The CPU twin calls OpenBLAS's cblas_sgemm, one block of the product per OpenMP thread, with
+ * OpenBLAS kept to one thread (it sets openblas_set_num_threads(1) for the process); sizes must
+ * fit in an int, the BLAS index type, and C, OC must be positive (CS_ASSERT). CPU twins in
  * trainer/matmul.c; CUDA twins (same parameter lists, device pointers) belong in
  * trainer/cuda/matmul.cu. Formulas: docs/trainer_ops.md. Tested in tests/unit/test_matmul.c.
  */

@@ -3,18 +3,25 @@
 #include "trainer/xent.h"
 
 #include "core/error.h"
+#include "trainer/vecmath.h"
 
 #include <math.h>
 
+/* Row elements per thread below which the rows run serially (a parallel region costs about as
+ * much as tens of thousands of exps on a busy machine). */
+#define XENT_PAR_MIN 65536
+
+/* log Σ_v e^z[v], in double from the row maximum. The maximum ignores NaN (unless z[0] is NaN),
+ * but a NaN logit still makes its e^(z − max) and so the sum NaN: a diverged model gives a NaN
+ * loss. */
 static double row_lse(const float *z, size_t V)
 {
-    float mx = z[0];
+    float mx = cs_vm_maxf(z, V);
     double sum = 0.0;
 
-    for (size_t v = 1; v < V; v++)
-        mx = z[v] > mx ? z[v] : mx;
+#pragma omp simd reduction(+ : sum)
     for (size_t v = 0; v < V; v++)
-        sum += expf(z[v] - mx);
+        sum += cs_vm_expf(z[v] - mx);
     return (double)mx + log(sum);
 }
 
@@ -22,7 +29,7 @@ void cs_xent_forward_cpu(float *losses, float *lse, const float *logits, const u
                          size_t BT, size_t V)
 {
     CS_ASSERT(V > 0);
-#pragma omp parallel for schedule(static) if (BT * V >= 16384)
+#pragma omp parallel for schedule(static) if (BT * V >= 2 * XENT_PAR_MIN && BT > 1)
     for (size_t r = 0; r < BT; r++) {
         const float *z = logits + r * V;
         double l;
@@ -38,7 +45,7 @@ void cs_xent_backward_cpu(float *dlogits, const float *logits, const float *lse,
                           const uint32_t *targets, const float *dlosses, float scale, size_t BT,
                           size_t V)
 {
-#pragma omp parallel for schedule(static) if (BT * V >= 16384)
+#pragma omp parallel for schedule(static) if (BT * V >= 2 * XENT_PAR_MIN && BT > 1)
     for (size_t r = 0; r < BT; r++) {
         const float *z = logits + r * V;
         float *dz = dlogits + r * V;
@@ -46,8 +53,9 @@ void cs_xent_backward_cpu(float *dlogits, const float *logits, const float *lse,
         float l = lse[r];
 
         CS_ASSERT(targets[r] < V);
+#pragma omp simd
         for (size_t v = 0; v < V; v++)
-            dz[v] = w * expf(z[v] - l);
+            dz[v] = w * cs_vm_expf(z[v] - l);
         dz[targets[r]] -= w;
     }
 }
