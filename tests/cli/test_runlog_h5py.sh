@@ -42,6 +42,7 @@ grep -q "^config data_name str tiny ünïcode ✓$" "$T/py.txt" || fail "UTF-8 c
 grep -q "steps: 42, evals: 8" "$T/summary" || fail "summary: $(cat "$T/summary")"
 
 # A log whose writer was killed mid-run: still status running, every committed row readable.
+: > "$T/killed.out" # exists before the background writer gets to open it
 "$W" write "$T/killed.h5" 1000000000 running > "$T/killed.out" 2>/dev/null &
 pid=$!
 i=0
