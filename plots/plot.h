@@ -191,9 +191,11 @@ int cs_plot_add_rule(cs_plot *p, size_t panel, char kind, double at, const char 
                      const cs_plot_look *look);
 
 /* Writes the data file: a header comment (figure id and title, the corner note; per block, the
- * series' legend entry and its columns; all texts in their visible form), then each series as a block of rows separated from the
- * next by two blank lines (gnuplot's `index`); a break is one blank line; numbers with 17
- * significant digits, NaN as "NaN". CS_OK, CS_EIO, CS_ENOMEM. */
+ * series' legend entry and its columns; all texts in their visible form), then each series as a
+ * block of rows separated from the next by two blank lines (gnuplot's `index`); a break is one
+ * blank line; numbers with 17 significant digits. Rows that cannot be drawn (a value not
+ * finite, or <= 0 on a log axis) are left out and interrupt the line; a series with no drawable
+ * row gets no block. CS_OK, CS_EIO, CS_ENOMEM. */
 int cs_plot_write_data(const cs_plot *p, FILE *f);
 
 /* The gnuplot terminal used for each format ("" when the format cannot be drawn). */
