@@ -69,6 +69,51 @@ NVCC := $(shell command -v nvcc 2>/dev/null)
 MPICC := $(shell command -v mpicc 2>/dev/null)
 NCCL_H := $(firstword $(wildcard /usr/local/cuda/include/nccl.h /usr/include/nccl.h))
 
+# ---- CUDA (docs/cuda.md) ----------------------------------------------------------------------
+# Only where nvcc exists (`make NVCC=` turns it off): trainer/cuda/*.cu replace
+# trainer/cuda_stub.c in the library, every binary links cuBLAS and the CUDA runtime, and each
+# tests/parity/<op>.c becomes a test binary (it exits 77, skipped, without a GPU). Without nvcc
+# the CPU build is unchanged and bench/bench_gpu.c is left out.
+ifneq ($(NVCC),)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+NVCC_ARCH ?= -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90,code=compute_90
+NVCCFLAGS := -std=c++17 -O2 -lineinfo $(NVCC_ARCH) -I. -Xcompiler -Wall,-Wextra
+ifeq ($(WERROR),1)
+NVCCFLAGS += -Werror all-warnings -Xcompiler -Werror
+endif
+CUDA_OBJ := $(patsubst %.cu,$(BUILD)/obj/%.cu.o,$(sort $(wildcard trainer/cuda/*.cu)))
+LIB_OBJ := $(filter-out $(BUILD)/obj/trainer/cuda_stub.o,$(LIB_OBJ)) $(CUDA_OBJ)
+ALL_LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,--as-needed -lcublas \
+              -lcudart -lstdc++ -Wl,--no-as-needed
+PARITY_BIN := $(patsubst tests/parity/%.c,$(BUILD)/tests/parity/parity_%, \
+                $(sort $(wildcard tests/parity/*.c)))
+TEST_BIN += $(PARITY_BIN)
+else
+BENCH_BIN := $(filter-out $(BUILD)/bench/bench_gpu,$(BENCH_BIN))
+endif
+.PHONY: test-gpu bench-gpu
+
+$(BUILD)/obj/%.cu.o: %.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -MF $(@:.o=.d) -c $< -o $@
+
+$(BUILD)/tests/parity/parity_%: tests/parity/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB) $(ALL_LDLIBS)
+
+# Builds and runs the parity tests: PASS, SKIP (no GPU) or FAIL per op.
+test-gpu: deps
+	@$(MAKE) --no-print-directory build-all $(PARITY_BIN)
+	@if [ -z "$(NVCC)" ]; then echo "✗ nvcc not found: tests/parity/* skipped"; \
+	 else bash tests/parity/run.sh $(PARITY_BIN); fi
+
+# GPT-2 124M at T = 1024 (and the other shapes of bench/gpu.sh) through the CUDA ops table.
+bench-gpu: deps
+	@if [ -z "$(NVCC)" ]; then echo "✗ nvcc not found: bench-gpu skipped"; \
+	 else $(MAKE) --no-print-directory build-all $(BUILD)/bench/bench_gpu && \
+	 BUILD=$(BUILD) bash bench/gpu.sh; fi
+# ---- end of CUDA ------------------------------------------------------------------------------
+
 .PHONY: all deps build-all test test-build run-tests demo bench fuzz install clean features \
         check-symbols check-twins format-check
 .DEFAULT_GOAL := all
@@ -130,6 +175,8 @@ check-twins:
 	  [ "$$s" = device ] && continue; \
 	  [ -f trainer/$$s.c ] || { echo "check-twins: $$cu has no CPU twin trainer/$$s.c"; bad=1; }; \
 	  [ -f tests/parity/$$s.c ] || { echo "check-twins: $$cu has no parity test tests/parity/$$s.c"; bad=1; }; \
+	  done; for h in $$(grep -l 'cs_[a-z0-9_]*_cpu *(' trainer/*.h); do s=$$(basename $$h .h); \
+	  [ -f trainer/cuda/$$s.cu ] || { echo "check-twins: $$h has no CUDA twin trainer/cuda/$$s.cu"; bad=1; }; \
 	  done; exit $$bad
 
 test: deps

@@ -25,7 +25,7 @@ cs_analyze_params cs_analyze_default_params(void)
     p.ucurve = cs_ucurve_default_params();
     p.noise = NAN;
     p.law = true;
-    p.law_boot = 200;
+    p.law_boot = 100;
     return p;
 }
 
@@ -102,6 +102,8 @@ static int check_params(const cs_analyze_params *p)
         return cs_fail(CS_EINVAL, "noise %g: expected a number >= 0", p->noise);
     if (p->T_lo < 0.0 || p->T_hi < 0.0 || (p->T_hi > 0.0 && !(p->T_hi > p->T_lo)))
         return cs_fail(CS_EINVAL, "context range %g:%g: expected 0 < lo < hi", p->T_lo, p->T_hi);
+    if (p->budgets && p->nbudgets == 0)
+        return cs_fail(CS_EINVAL, "an empty list of budgets");
     for (i = 0; p->budgets && i < p->nbudgets; i++)
         if (!(p->budgets[i] > 0.0 && isfinite(p->budgets[i])))
             return cs_fail(CS_EINPUT, "budget %zu: %g FLOPs: expected a positive number", i + 1,
@@ -250,7 +252,7 @@ static int count_reach(cs_analyze_result *r, const cs_analyze_params *p, bool au
         for (i = 0; i < r->pts->nruns; i++)
             B->nruns += r->run_model[i] != SIZE_MAX &&
                         cs_points_at(&r->pts->runs[i], B->C, slack, p->final_only, &L, &A, &D);
-        B->status = B->nruns == 0 ? CS_ANALYZE_BUDGET_UNREACHED
+        B->status = B->nruns == 0                           ? CS_ANALYZE_BUDGET_UNREACHED
                     : (automatic && B->nruns < p->min_runs) ? CS_ANALYZE_BUDGET_FEW
                                                             : CS_ANALYZE_BUDGET_OK;
         few += B->status == CS_ANALYZE_BUDGET_FEW;
@@ -355,7 +357,21 @@ static int build_slices(cs_analyze_result *r, const cs_analyze_params *p)
     return CS_OK;
 }
 
-/* Averages the slices [i, j) (one model, one context, one budget) into a point. */
+/* Mean of the finite v[k].field over k in [i, j); NaN when none is. */
+#define MEAN_FINITE(v, i, j, field, out)                                                           \
+    do {                                                                                           \
+        double s_ = 0.0, n_ = 0.0;                                                                 \
+        for (size_t k_ = (i); k_ < (j); k_++)                                                      \
+            if (isfinite((v)[k_].field)) {                                                         \
+                s_ += (v)[k_].field;                                                               \
+                n_ += 1.0;                                                                         \
+            }                                                                                      \
+        (out) = n_ > 0.0 ? s_ / n_ : NAN;                                                          \
+    } while (0)
+
+/* Averages the slices [i, j) (one model, one context, one budget) into a point: the mean loss,
+ * and as its sigma the standard error of that mean from the runs' own noise or, with
+ * replicates and no given noise, their scatter when it is larger. */
 static cs_analyze_point average(const cs_analyze_result *r, size_t i, size_t j, bool given)
 {
     const cs_analyze_slice *s = r->slices;
@@ -363,14 +379,13 @@ static cs_analyze_point average(const cs_analyze_result *r, size_t i, size_t j, 
     double n = (double)(j - i), ss = 0.0, var = 0.0;
     size_t k;
 
+    MEAN_FINITE(s, i, j, D, q.D);
+    MEAN_FINITE(s, i, j, L, q.L);
+    MEAN_FINITE(s, i, j, A, q.A);
     for (k = i; k < j; k++) {
-        q.D += s[k].D / n;
-        q.L += s[k].L / n;
-        q.A += s[k].A / n;
         var += s[k].sigma * s[k].sigma / n;
-    }
-    for (k = i; k < j; k++)
         ss += (s[k].L - q.L) * (s[k].L - q.L);
+    }
     q.sigma = sqrt(var / n); /* NaN when a replicate has no estimate */
     if (j - i >= 2 && !given)
         q.sigma = fmax(isnan(q.sigma) ? 0.0 : q.sigma, sqrt(ss / (n - 1.0) / n));
@@ -386,8 +401,7 @@ static int build_points(cs_analyze_result *r, const cs_analyze_params *p)
     for (i = 0; i < r->nslices; i = j) {
         const cs_analyze_slice *s = &r->slices[i];
         for (j = i + 1; j < r->nslices && r->slices[j].budget == s->budget &&
-                        r->slices[j].model == s->model &&
-                        r->slices[j].T == s->T;
+                        r->slices[j].model == s->model && r->slices[j].T == s->T;
              j++)
             ;
         r->points[r->npoints++] = average(r, i, j, !isnan(p->noise));
@@ -415,7 +429,7 @@ static int fill_noise(cs_analyze_result *r)
             r->noise_filled++;
         }
     if (k == 0 && r->npoints > 0 && r->params.ucurve.nboot > 0)
-        return cs_analyze_warn(r, "no noise estimate (runs have fewer than 5 rows near the "
+        return cs_analyze_warn(r, "no noise estimate (runs have fewer than 6 rows near the "
                                   "budgets): the bootstrap bands are empty; give --noise");
     return CS_OK;
 }
@@ -511,12 +525,11 @@ static int joint_one(cs_analyze_result *r, size_t first, size_t last, double *bu
         L[i] = r->profile[J->first + i].L;
         sg[i] = r->profile[J->first + i].sigma;
     }
-    st = cs_ucurve_optimum(T, L, sg, J->n, &r->params.ucurve, stream + 2 * J->budget,
-                           &J->profile);
+    st = cs_ucurve_optimum(T, L, sg, J->n, &r->params.ucurve, stream + 2 * J->budget, &J->profile);
     n = joint_points(r, first, last, N, T, L, sg);
     if (st == CS_OK)
-        st = cs_ucurve_joint_optimum(N, T, L, sg, n, &r->params.ucurve,
-                                     stream + 2 * J->budget + 1, &J->opt);
+        st = cs_ucurve_joint_optimum(N, T, L, sg, n, &r->params.ucurve, stream + 2 * J->budget + 1,
+                                     &J->opt);
     r->njoints++;
     return st;
 }

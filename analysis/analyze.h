@@ -46,7 +46,7 @@ typedef struct cs_analyze_params {
     double noise;            /* standard deviation of every point's loss; NaN (default): each
                                 point's own estimate (cs_points_noise, or over replicates) */
     bool law;                /* fit the ndt law and solve its optima (default true) */
-    size_t law_boot;         /* bootstrap replicates of the law fit (default 200; 0: none) */
+    size_t law_boot;         /* bootstrap replicates of the law fit (default 100; 0: none) */
     double T_lo, T_hi;       /* context range of the law's optima, tokens; 0 (default): the
                                 sampled contexts widened by a factor 4 each way */
     size_t threads;          /* fitter threads; 0 (default): the online CPUs */
@@ -75,9 +75,9 @@ typedef enum cs_analyze_budget_status {
 const char *cs_analyze_budget_status_name(int status);
 
 typedef struct cs_analyze_budget {
-    double C;      /* FLOPs */
-    int status;    /* cs_analyze_budget_status */
-    size_t nruns;  /* usable runs reaching it */
+    double C;     /* FLOPs */
+    int status;   /* cs_analyze_budget_status */
+    size_t nruns; /* usable runs reaching it */
 } cs_analyze_budget;
 
 /* One run at one budget (an IsoFLOP slice entry). */
@@ -111,68 +111,68 @@ typedef struct cs_analyze_curve {
 /* The joint analysis of one budget over N and T. */
 typedef struct cs_analyze_joint {
     size_t budget;
-    size_t first, n;         /* profile[first .. first + n): per T the model with the lowest
-                                loss, ascending T (the joint U-curve) */
-    cs_ucurve_opt profile;   /* parabola optimum of that profile */
-    cs_ucurve_joint opt;     /* quadratic-surface optimum over (ln N, ln T) */
+    size_t first, n;       /* profile[first .. first + n): per T the model with the lowest
+                              loss, ascending T (the joint U-curve) */
+    cs_ucurve_opt profile; /* parabola optimum of that profile */
+    cs_ucurve_joint opt;   /* quadratic-surface optimum over (ln N, ln T) */
 } cs_analyze_joint;
 
 /* The ranking check at one budget, over all its points (model SIZE_MAX) or one model's. */
 typedef struct cs_analyze_rank {
     size_t budget, model;
-    cs_ucurve_rank r;  /* best_avg and best_best are indices into points */
+    cs_ucurve_rank r; /* best_avg and best_best are indices into points */
 } cs_analyze_rank;
 
 /* An optimum from the fitted law, at one budget: per model size, or joint (model SIZE_MAX). */
 typedef struct cs_analyze_law_row {
     size_t budget, model;
-    double N, T, D, L;  /* optimum; N is the model's for per-size rows */
-    double N_lo, N_hi;  /* percentile intervals over the fit's bootstrap samples; NaN without */
+    double N, T, D, L; /* optimum; N is the model's for per-size rows */
+    double N_lo, N_hi; /* percentile intervals over the fit's bootstrap samples; NaN without */
     double T_lo, T_hi;
     unsigned at_bound;  /* fit/optimal.h CS_OPTIMAL_AT_* flags of the estimate */
     size_t nsamples_ok; /* samples solved */
 } cs_analyze_law_row;
 
 typedef struct cs_analyze_law {
-    bool fitted;            /* false: skipped or failed; see message */
-    char message[512];      /* why not fitted, or a note on the optima */
-    cs_law *law;            /* the ndt law */
-    cs_dataset *ds;         /* its data: one point per finished run */
+    bool fitted;       /* false: skipped or failed; see message */
+    char message[512]; /* why not fitted, or a note on the optima */
+    cs_law *law;       /* the ndt law */
+    cs_dataset *ds;    /* its data: one point per finished run */
     cs_fit_result *fit;
-    cs_boot_result *boot;   /* NULL without bootstrap */
-    double aspect;          /* d_model / n_layer of the joint optimum's shape family */
-    double T_lo, T_hi;      /* context range searched, tokens */
+    cs_boot_result *boot; /* NULL without bootstrap */
+    double aspect;        /* d_model / n_layer of the joint optimum's shape family */
+    double T_lo, T_hi;    /* context range searched, tokens */
     cs_analyze_law_row *rows;
     size_t nrows;
 } cs_analyze_law;
 
 /* Everything the analysis found; free with cs_analyze_result_free. */
 typedef struct cs_analyze_result {
-    cs_points *pts;            /* the runs */
-    size_t *run_model;         /* (pts->nruns) model of each run; SIZE_MAX if not usable */
-    cs_analyze_model *models;  /* (nmodels) by N, then V */
+    cs_points *pts;           /* the runs */
+    size_t *run_model;        /* (pts->nruns) model of each run; SIZE_MAX if not usable */
+    cs_analyze_model *models; /* (nmodels) by N, then V */
     size_t nmodels;
     cs_analyze_budget *budgets; /* (nbudgets) ascending C */
     size_t nbudgets, nbudgets_ok;
-    cs_analyze_slice *slices;  /* (nslices) by budget, model, T, run */
+    cs_analyze_slice *slices; /* (nslices) by budget, model, T, run */
     size_t nslices;
-    cs_analyze_point *points;  /* (npoints) by budget, model, T */
+    cs_analyze_point *points; /* (npoints) by budget, model, T */
     size_t npoints;
-    cs_analyze_curve *curves;  /* (ncurves) by budget, model */
+    cs_analyze_curve *curves; /* (ncurves) by budget, model */
     size_t ncurves;
     cs_analyze_point *profile; /* (nprofile) joint U-curves */
     size_t nprofile;
-    cs_analyze_joint *joints;  /* (njoints) one per analysed budget */
+    cs_analyze_joint *joints; /* (njoints) one per analysed budget */
     size_t njoints;
-    cs_analyze_rank *ranks;    /* (nranks) per budget: all points, then each model */
+    cs_analyze_rank *ranks; /* (nranks) per budget: all points, then each model */
     size_t nranks;
     cs_analyze_law law;
-    bool noise_given;          /* params.noise was set */
-    double noise_fill;         /* sigma given to points without their own estimate (the median
-                                  of the others); NaN when no point had one */
-    size_t noise_filled;       /* points that got noise_fill */
-    cs_analyze_params params;  /* as run (budgets pointer cleared) */
-    char **warnings;           /* (nwarnings) one line each */
+    bool noise_given;         /* params.noise was set */
+    double noise_fill;        /* sigma given to points without their own estimate (the median
+                                 of the others); NaN when no point had one */
+    size_t noise_filled;      /* points that got noise_fill */
+    cs_analyze_params params; /* as run (budgets pointer cleared) */
+    char **warnings;          /* (nwarnings) one line each */
     size_t nwarnings;
 } cs_analyze_result;
 

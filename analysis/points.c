@@ -172,8 +172,7 @@ static size_t collect_rows(const cs_table *t, int source, cs_points_run *r, row 
         if (c[i] >= 0 && cs_table_col_type(t, (size_t)c[i]) != CS_COL_NUM)
             c[i] = -1;
     for (i = 0; i < cs_table_nrows(t); i++) {
-        row w = {col_at(t, c[0], i), col_at(t, c[1], i), col_at(t, c[2], i), col_at(t, c[3], i),
-                 i};
+        row w = {col_at(t, c[0], i), col_at(t, c[1], i), col_at(t, c[2], i), col_at(t, c[3], i), i};
         if (!isfinite(w.C) && isfinite(w.D))
             w.C = w.D * r->flops_per_token;
         if (!isfinite(w.D) && isfinite(w.C))
@@ -469,8 +468,8 @@ int cs_points_read(const char *dir, const cs_points_params *p, cs_points **out)
     if ((st = read_all(paths, n, p, pts, meta)))
         goto out_free;
     if (pts->nruns == 0) {
-        st = cs_fail(CS_EINPUT, "%s: no run log has data_name \"%s\" (%zu run logs)", dir,
-                     p->data, n);
+        st = cs_fail(CS_EINPUT, "%s: no run log has data_name \"%s\" (%zu run logs)", dir, p->data,
+                     n);
         goto out_free;
     }
     if ((st = check_mixing(pts, meta)))
@@ -563,10 +562,9 @@ bool cs_points_at(const cs_points_run *r, double C, double slack, bool final_onl
 double cs_points_noise(const cs_points_run *r, double C)
 {
     size_t n = r->n, k = n < 7 ? n : 7, lo = 0, i;
-    double u[7], z[7], rss = 0.0;
-    cs_ucurve_quad q;
+    double u[7], z[7];
 
-    if (n < 5 || !(C > 0.0))
+    if (n < 6 || !(C > 0.0))
         return NAN;
     while (lo + 1 < n && r->C[lo + 1] <= C)
         lo++;
@@ -577,14 +575,7 @@ double cs_points_noise(const cs_points_run *r, double C)
         u[i] = log(r->C[lo + i]);
         z[i] = r->L[lo + i];
     }
-    if (cs_ucurve_quadfit(u, z, k, &q) != CS_OK)
-        return NAN;
-    for (i = 0; i < k; i++) {
-        double t = (u[i] - q.x0) / q.s;
-        double e = z[i] - (q.c[0] + q.c[1] * t + q.c[2] * t * t);
-        rss += e * e;
-    }
-    return sqrt(rss / (double)(k - 3));
+    return cs_ucurve_resid_sd(u, z, k, 3);
 }
 
 // ---- budgets -----------------------------------------------------------------------------

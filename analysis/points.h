@@ -81,15 +81,15 @@ typedef struct cs_points_run {
 
 /* The runs of a directory. */
 typedef struct cs_points {
-    char *dir;            /* the directory */
-    cs_points_run *runs;  /* (nruns) sorted by path; runs of other data sets are not here */
+    char *dir;           /* the directory */
+    cs_points_run *runs; /* (nruns) sorted by path; runs of other data sets are not here */
     size_t nruns;
-    size_t nused;         /* runs without a CS_POINTS_EXCLUDE flag */
-    size_t nother_data;   /* run logs left out because their data_name is not p->data */
-    int source;           /* cs_points_source */
-    int metric;           /* CS_POINTS_NATS or CS_POINTS_BPB (resolved) */
-    char *data_name;      /* the runs' data set; NULL when they do not say */
-    char *flops_formula;  /* the runs' FLOPs formula; NULL when they do not say */
+    size_t nused;        /* runs without a CS_POINTS_EXCLUDE flag */
+    size_t nother_data;  /* run logs left out because their data_name is not p->data */
+    int source;          /* cs_points_source */
+    int metric;          /* CS_POINTS_NATS or CS_POINTS_BPB (resolved) */
+    char *data_name;     /* the runs' data set; NULL when they do not say */
+    char *flops_formula; /* the runs' FLOPs formula; NULL when they do not say */
 } cs_points;
 
 /* Reads every run log of `dir` (core/runlog_read.h's cs_runlog_read_list) into *out (owned by
@@ -120,8 +120,9 @@ bool cs_points_at(const cs_points_run *r, double C, double slack, bool final_onl
                   double *A, double *D);
 
 /* Measurement noise of a run's best-context loss near compute C: the residual standard
- * deviation of a least-squares quadratic in ln C over the 7 rows nearest to C (5 at least:
- * the residuals have n - 3 degrees of freedom). NaN with fewer than 5 rows. */
+ * deviation of a least-squares cubic in ln C over the 7 rows nearest to C (6 at least: the
+ * residuals have n - 4 degrees of freedom; a cubic follows a power-law loss curve over such a
+ * window to well below typical noise). NaN with fewer than 6 rows. */
 double cs_points_noise(const cs_points_run *r, double C);
 
 /* Automatic budgets: the final compute of the usable runs, grouped where neighbours in

@@ -119,6 +119,36 @@ int cs_ucurve_quadfit(const double *x, const double *y, size_t n, cs_ucurve_quad
     return CS_OK;
 }
 
+double cs_ucurve_resid_sd(const double *x, const double *y, size_t n, size_t degree)
+{
+    double A[36] = {0}, b[6] = {0}, f[6], lo = INFINITY, hi = -INFINITY, rss = 0.0;
+    size_t i, j, k = degree + 1;
+
+    if (degree < 1 || degree > 5 || n <= k)
+        return NAN;
+    for (i = 0; i < n; i++) {
+        lo = fmin(lo, x[i]);
+        hi = fmax(hi, x[i]);
+    }
+    if (!(hi > lo) || !isfinite(hi - lo))
+        return NAN;
+    for (i = 0; i < n; i++) { /* z in [-1, 1] keeps the normal equations well conditioned */
+        double z = (2.0 * x[i] - lo - hi) / (hi - lo);
+        for (j = 0, f[0] = 1.0; j + 1 < k; j++)
+            f[j + 1] = f[j] * z;
+        normal_add(A, b, f, y[i], k);
+    }
+    if (solve_small(A, b, k) != 0)
+        return NAN;
+    for (i = 0; i < n; i++) {
+        double z = (2.0 * x[i] - lo - hi) / (hi - lo), p = 0.0;
+        for (j = k; j-- > 0;)
+            p = p * z + b[j];
+        rss += (y[i] - p) * (y[i] - p);
+    }
+    return sqrt(rss / (double)(n - k));
+}
+
 void cs_ucurve_quad_raw(const cs_ucurve_quad *q, double a[3])
 {
     double s = q->s;
@@ -245,7 +275,7 @@ int cs_ucurve_optimum(const double *x, const double *L, const double *sigma, siz
     memset(out, 0, sizeof *out);
     out->status = f.status;
     out->best = f.best;
-    out->x_opt = exp(f.u_opt);
+    out->x_opt = f.status == CS_UCURVE_OK ? exp(f.u_opt) : x[f.best]; /* exact sampled x */
     out->L_opt = f.L_opt;
     memcpy(out->a, f.a, sizeof f.a);
     out->u_lo = f.u_lo;
@@ -469,8 +499,8 @@ int cs_ucurve_joint_optimum(const double *N, const double *T, const double *L, c
     out->edge_N = f.edge_x;
     out->edge_T = f.edge_y;
     out->best = f.best;
-    out->N_opt = exp(f.x_opt);
-    out->T_opt = exp(f.y_opt);
+    out->N_opt = f.status == CS_UCURVE_OK ? exp(f.x_opt) : N[f.best];
+    out->T_opt = f.status == CS_UCURVE_OK ? exp(f.y_opt) : T[f.best];
     out->L_opt = f.L_opt;
     out->N_lo = out->N_hi = out->T_lo = out->T_hi = NAN;
     joint_boot(&g, L, sigma, p, stream, Lr, buf + 6 * m, buf + 6 * m + p->nboot + 1, out);

@@ -36,13 +36,18 @@ int cs_ucurve_quadfit(const double *x, const double *y, size_t n, cs_ucurve_quad
 /* The same quadratic in x itself: y = a[0] + a[1] x + a[2] x^2. */
 void cs_ucurve_quad_raw(const cs_ucurve_quad *q, double a[3]);
 
+/* The residual standard deviation of the least-squares polynomial of `degree` (1..5) in x
+ * through n points: sqrt(RSS / (n - degree - 1)). NaN when n <= degree + 1, x has fewer than
+ * degree + 1 distinct values or a value is not finite. */
+double cs_ucurve_resid_sd(const double *x, const double *y, size_t n, size_t degree);
+
 /* How an optimum was found. */
 typedef enum cs_ucurve_status {
-    CS_UCURVE_OK = 0,      /* interior best point, quadratic with a minimum near it */
-    CS_UCURVE_FEW,         /* fewer than 3 contexts (or model sizes): the best point is given */
-    CS_UCURVE_EDGE_LOW,    /* the best point is the smallest context (or size) sampled */
-    CS_UCURVE_EDGE_HIGH,   /* the best point is the largest sampled */
-    CS_UCURVE_CURVATURE,   /* the quadratic has no minimum inside the window: best point given */
+    CS_UCURVE_OK = 0,    /* interior best point, quadratic with a minimum near it */
+    CS_UCURVE_FEW,       /* fewer than 3 contexts (or model sizes): the best point is given */
+    CS_UCURVE_EDGE_LOW,  /* the best point is the smallest context (or size) sampled */
+    CS_UCURVE_EDGE_HIGH, /* the best point is the largest sampled */
+    CS_UCURVE_CURVATURE, /* the quadratic has no minimum inside the window: best point given */
     CS_UCURVE_NSTATUS
 } cs_ucurve_status;
 
@@ -62,15 +67,15 @@ cs_ucurve_params cs_ucurve_default_params(void);
 
 /* The optimum of one U-curve. */
 typedef struct cs_ucurve_opt {
-    int status;          /* cs_ucurve_status */
-    size_t best;         /* index of the point with the lowest loss */
-    double x_opt;        /* optimal x (context T, tokens): parabola minimum, else the best x */
-    double L_opt;        /* loss there: parabola value, else the best loss */
-    double x_lo, x_hi;   /* percentile band of x_opt over the replicates; NaN without */
-    double a[3];         /* the parabola L = a0 + a1 u + a2 u^2 in u = ln x; NaN when none */
-    double u_lo, u_hi;   /* ln x range of the points the parabola was fitted to; NaN when none */
-    size_t nboot;        /* replicates run */
-    size_t nboot_edge;   /* replicates whose best point was at an edge of the sampled x */
+    int status;        /* cs_ucurve_status */
+    size_t best;       /* index of the point with the lowest loss */
+    double x_opt;      /* optimal x (context T, tokens): parabola minimum, else the best x */
+    double L_opt;      /* loss there: parabola value, else the best loss */
+    double x_lo, x_hi; /* percentile band of x_opt over the replicates; NaN without */
+    double a[3];       /* the parabola L = a0 + a1 u + a2 u^2 in u = ln x; NaN when none */
+    double u_lo, u_hi; /* ln x range of the points the parabola was fitted to; NaN when none */
+    size_t nboot;      /* replicates run */
+    size_t nboot_edge; /* replicates whose best point was at an edge of the sampled x */
 } cs_ucurve_opt;
 
 /* The empirical optimum of the curve L(x) over m points with strictly increasing x > 0 (m
@@ -86,12 +91,12 @@ int cs_ucurve_optimum(const double *x, const double *L, const double *sigma, siz
 
 /* The joint optimum over two variables (model size N and context T). */
 typedef struct cs_ucurve_joint {
-    int status;               /* cs_ucurve_status (EDGE_*: see edge_N, edge_T) */
-    int edge_N, edge_T;       /* -1: best at the smallest sampled value, +1: at the largest, 0 */
-    size_t best;              /* index of the best point */
-    double N_opt, T_opt;      /* quadratic-surface minimum, else the best point's values */
-    double L_opt;             /* loss there */
-    double N_lo, N_hi;        /* percentile bands over the replicates; NaN without */
+    int status;          /* cs_ucurve_status (EDGE_*: see edge_N, edge_T) */
+    int edge_N, edge_T;  /* -1: best at the smallest sampled value, +1: at the largest, 0 */
+    size_t best;         /* index of the best point */
+    double N_opt, T_opt; /* quadratic-surface minimum, else the best point's values */
+    double L_opt;        /* loss there */
+    double N_lo, N_hi;   /* percentile bands over the replicates; NaN without */
     double T_lo, T_hi;
     size_t nboot, nboot_edge; /* replicates, and those whose best point was on an edge */
 } cs_ucurve_joint;

@@ -312,8 +312,9 @@ typedef struct gemm_shape {
     double per_step; /* calls per training step */
 } gemm_shape;
 
-/* GFLOP/s of C = op(A)·op(B) (+ C) at M×N×K, the median of 5 timed runs of at least 50 ms. */
-static double sgemm_rate(const gemm_shape *g)
+/* GFLOP/s of C = op(A)·op(B) (+ C) at M×N×K, the median of 5 timed runs of at least 50 ms;
+ * *best gets the fastest run. */
+static double sgemm_rate(const gemm_shape *g, double *best)
 {
     size_t na = g->M * g->K, nb = g->K * g->N, nc = g->M * g->N;
     float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c = calloc(nc, sizeof *c);
@@ -343,15 +344,21 @@ static double sgemm_rate(const gemm_shape *g)
             rate[k] = 2.0 * (double)g->M * (double)g->N * (double)g->K * (double)reps / t / 1e9;
     }
     free(a), free(b), free(c);
+    *best = rate[0];
+    for (int k = 1; k < 5; k++)
+        *best = rate[k] > *best ? rate[k] : *best;
     return median(rate, 5);
 }
 
 /* Prints square rates and the rates of the model's matmuls (forward inp·Wᵀ, backward dout·W and
- * doutᵀ·inp); returns the rate over one step's mix of them (total FLOPs / total time). */
-static double sgemm_report(const cs_model_shape *s, size_t BT, double *square)
+ * doutᵀ·inp), median (fastest) of 5 runs each. square[0..1], best[0..1]: the square rates;
+ * mix[0], mix[1]: the rate over one step's mix of the model's products (total FLOPs / total
+ * time) from the medians and from the fastest runs. */
+static void sgemm_report(const cs_model_shape *s, size_t BT, double *square, double *best,
+                         double *mix)
 {
     size_t C = (size_t)s->d_model, V = (size_t)s->vocab;
-    double L = (double)s->n_layer, flops = 0.0, secs = 0.0;
+    double L = (double)s->n_layer, flops = 0.0, secs[2] = {0.0, 0.0}, one;
     const size_t ins[5] = {C, C, C, 4 * C, C}, outs[5] = {3 * C, C, 4 * C, C, V};
     const char *names[5] = {"qkv", "attproj", "fc", "fcproj", "logits"};
     gemm_shape sq[2] = {{"square", 0, 0, 1024, 1024, 1024, 0},
@@ -359,13 +366,15 @@ static double sgemm_report(const cs_model_shape *s, size_t BT, double *square)
 
     /* The ops keep OpenBLAS to one thread; here it uses as many threads as OpenMP has. */
     openblas_set_num_threads(1);
-    printf("\ncblas_sgemm rates (GFLOP/s, median of 5): square 2048^3 on 1 thread %.1f\n",
-           sgemm_rate(&sq[1]));
+    printf("\ncblas_sgemm rates (GFLOP/s, median (fastest) of 5): square 2048^3 on 1 thread "
+           "%.1f",
+           sgemm_rate(&sq[1], &one));
+    printf(" (%.1f)\n", one);
     openblas_set_num_threads(omp_get_max_threads());
     printf("on %d threads (OpenBLAS's own threading):\n", openblas_get_num_threads());
     for (int i = 0; i < 2; i++) {
-        square[i] = sgemm_rate(&sq[i]);
-        printf("  square %zu^3: %.1f\n", sq[i].M, square[i]);
+        square[i] = sgemm_rate(&sq[i], &best[i]);
+        printf("  square %zu^3: %.1f (%.1f)\n", sq[i].M, square[i], best[i]);
     }
     for (int i = 0; i < 5; i++) {
         double n = i == 4 ? 1.0 : L;
@@ -374,16 +383,18 @@ static double sgemm_report(const cs_model_shape *s, size_t BT, double *square)
                            {"dweight", 1, 0, outs[i], ins[i], BT, n}};
 
         for (int j = 0; j < 3; j++) {
-            double r = sgemm_rate(&g[j]), f = 2.0 * (double)g[j].M * g[j].N * g[j].K * n;
+            double b, r = sgemm_rate(&g[j], &b), f = 2.0 * (double)g[j].M * g[j].N * g[j].K * n;
 
             flops += f;
-            secs += f / (r * 1e9);
-            printf("  %-7s %-7s M %6zu N %6zu K %6zu: %.1f\n", names[i], g[j].name, g[j].M, g[j].N,
-                   g[j].K, r);
+            secs[0] += f / (r * 1e9);
+            secs[1] += f / (b * 1e9);
+            printf("  %-7s %-7s M %6zu N %6zu K %6zu: %.1f (%.1f)\n", names[i], g[j].name, g[j].M,
+                   g[j].N, g[j].K, r, b);
         }
     }
-    printf("  model's mix (one step's linear layers): %.1f\n", flops / secs / 1e9);
-    return flops / secs / 1e9;
+    mix[0] = flops / secs[0] / 1e9;
+    mix[1] = flops / secs[1] / 1e9;
+    printf("  model's mix (one step's linear layers): %.1f (%.1f)\n", mix[0], mix[1]);
 }
 
 // ---- the training step ---------------------------------------------------------------------
@@ -441,7 +452,10 @@ static int bench_setup(bench_state *s, const bench_args *a, const cs_ops *ops)
     return 0;
 }
 
-static void print_memory(const bench_args *a, size_t n_params, double rss0, double rss1)
+/* rss0: RSS before the first step; rss1: after it; peak: peak RSS after the timed steps (before
+ * the sgemm measurements, whose matrices would count). */
+static void print_memory(const bench_args *a, size_t n_params, double rss0, double rss1,
+                         double peak)
 {
     cs_flops_memory est;
     double state = 16.0 * (double)n_params / 1048576.0;
@@ -453,20 +467,22 @@ static void print_memory(const bench_args *a, size_t n_params, double rss0, doub
     printf("  activations and their gradients: %.0f (RSS growth over the first step); "
            "core/flops.h estimates %.0f\n",
            rss1 - rss0, (est.act_bytes + est.act_grad_bytes) / 1048576.0);
-    printf("  sum %.0f; peak RSS %.0f (%.2f x the sum)\n", state + rss1 - rss0, peak_rss_mb(),
-           peak_rss_mb() / (state + rss1 - rss0));
+    printf("  sum %.0f; peak RSS over the steps %.0f (%.2f x the sum)\n", state + rss1 - rss0, peak,
+           peak / (state + rss1 - rss0));
 }
 
-static void print_rates(const bench_args *a, double step_s, const double *sgemm, double mix)
+/* Tokens/s, model FLOP/s and their ratios to the sgemm rates, for one step time. */
+static void print_rate(const bench_args *a, const char *what, double step_s, const double *sgemm,
+                       double mix)
 {
     double tok = (double)(a->batch * a->shape.context) / step_s, kaplan = 0.0, lmhead = 0.0;
 
     cs_flops_per_token(&a->shape, CS_FLOPS_KAPLAN, &kaplan);
     cs_flops_per_token(&a->shape, CS_FLOPS_LMHEAD, &lmhead);
-    printf("\nmedian step %.1f ms: %.1f tokens/s\n", 1e3 * step_s, tok);
+    printf("\n%s step %.1f ms: %.1f tokens/s", what, 1e3 * step_s, tok);
     if (a->ref > 0.0)
-        printf("reference %.1f tokens/s: ratio %.2f\n", a->ref, tok / a->ref);
-    printf("model FLOP/s: %.2f GFLOP/s (kaplan, %.4g FLOPs/token), %.2f GFLOP/s (lmhead, %.4g "
+        printf(", %.2f x the reference %.1f tokens/s", tok / a->ref, a->ref);
+    printf("\nmodel FLOP/s: %.2f GFLOP/s (kaplan, %.4g FLOPs/token), %.2f GFLOP/s (lmhead, %.4g "
            "FLOPs/token)\n",
            tok * kaplan / 1e9, kaplan, tok * lmhead / 1e9, lmhead);
     if (sgemm[0] > 0.0)
@@ -474,6 +490,17 @@ static void print_rates(const bench_args *a, double step_s, const double *sgemm,
                "%.1f GFLOP/s: kaplan %.2f, lmhead %.2f\n",
                sgemm[1], tok * kaplan / 1e9 / sgemm[1], tok * lmhead / 1e9 / sgemm[1], mix,
                tok * kaplan / 1e9 / mix, tok * lmhead / 1e9 / mix);
+}
+
+/* The median step against the median sgemm rates, and the fastest step (the least disturbed by
+ * other work on a shared machine) against the fastest sgemm runs. */
+static void print_rates(const bench_args *a, double *times, size_t n, const double *sgemm,
+                        double mix, const double *sgemm_best, double mix_best)
+{
+    double med = median(times, n);
+
+    print_rate(a, "median", med, sgemm, mix);
+    print_rate(a, "fastest", times[0], sgemm_best, mix_best);
 }
 
 // ---- arguments -----------------------------------------------------------------------------
@@ -529,7 +556,7 @@ int main(int argc, char **argv)
 {
     bench_args a = {.steps = 10, .sgemm = 1, .profile = 1};
     bench_state s = {0};
-    double *times, rss0, rss1, sgemm[2] = {0, 0}, mix = 0;
+    double *times, rss0, rss1, peak, sgemm[2] = {0, 0}, best[2] = {0, 0}, mix[2] = {0, 0};
     size_t B, T;
 
     set_preset(&a, "tiny");
@@ -561,12 +588,13 @@ int main(int argc, char **argv)
     for (long k = 0; k < a.steps; k++)
         printf(" %.1f", 1e3 * times[k]);
     printf("\n");
+    peak = peak_rss_mb();
     if (a.sgemm)
-        mix = sgemm_report(&a.shape, B * T, sgemm);
+        sgemm_report(&a.shape, B * T, sgemm, best, mix);
     if (a.profile)
         print_profile(median(times, (size_t)a.steps), a.steps);
-    print_rates(&a, median(times, (size_t)a.steps), sgemm, mix);
-    print_memory(&a, cs_model_n_params(s.m), rss0, rss1);
+    print_rates(&a, times, (size_t)a.steps, sgemm, mix[0], best, mix[1]);
+    print_memory(&a, cs_model_n_params(s.m), rss0, rss1, peak);
     free(times), free(s.adam_m), free(s.adam_v), free(s.windows);
     cs_model_free(s.m);
     return 0;

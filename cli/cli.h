@@ -6,6 +6,7 @@
 
 int cs_cli_isoflop(int argc, char **argv);
 int cs_cli_envelope(int argc, char **argv);
+int cs_cli_analyze(int argc, char **argv);
 int cs_cli_optimal(int argc, char **argv);
 int cs_cli_fit(int argc, char **argv);
 int cs_cli_runs(int argc, char **argv);
