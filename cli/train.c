@@ -1,0 +1,376 @@
+/* cli/train.c: `ctxscale train` — one training run of the CPU trainer (trainer/train.h). Every
+ * setting is a key of a run config (INI, docs/config.md) and also a flag; flags override the
+ * file. --dry-run prints the model's size, FLOPs and memory without training. SIGINT and
+ * SIGTERM checkpoint and close the log. docs/trainer.md lists the settings. Tests:
+ * tests/cli/test_train.sh, tests/cli/test_train_resume.sh.
+ */
+#include "cli/cli.h"
+#include "cli/opt.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "core/flops.h"
+#include "core/parse.h"
+#include "core/progress.h"
+#include "core/runlog.h"
+#include "trainer/schedule.h"
+#include "trainer/train.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_BASE = 256, /* flags that map to config keys are OPT_BASE + index in `keys` */
+    OPT_CONFIG = 512,
+    OPT_SET,
+    OPT_RESUME,
+    OPT_FORCE,
+    OPT_DRY_RUN,
+    OPT_QUIET,
+    OPT_PROGRESS,
+    OPT_INIT_FROM,
+    OPT_THREADS,
+    OPT_STOP_AFTER,
+};
+
+/* One setting: its flag, its place in a config file, and how it is read. */
+typedef enum { K_STR, K_LONG, K_COUNT, K_NUM, K_POS } key_kind;
+
+typedef struct key_def {
+    const char *flag;
+    const char *section;
+    const char *key;
+    key_kind kind;
+    const char *metavar;
+    const char *help;
+} key_def;
+
+static const key_def keys[] = {
+    {"data", "data", "corpus", K_STR, "DIR", "token store to train on (required)"},
+    {"context", "data", "context", K_COUNT, "T", "training context T, tokens (256)"},
+    {"vocab", "data", "vocab", K_COUNT, "V", "expected vocabulary; 0: the store's (0)"},
+    {"layers", "model", "layers", K_COUNT, "L", "transformer blocks (4)"},
+    {"d-model", "model", "d_model", K_COUNT, "C", "model width (256)"},
+    {"heads", "model", "heads", K_COUNT, "H", "attention heads, dividing d_model (4)"},
+    {"rope-theta", "model", "rope_theta", K_POS, "B", "rotary base frequency (10000)"},
+    {"tokens", "train", "tokens", K_NUM, "D", "training tokens; steps = D / batch tokens (20e6)"},
+    {"batch-tokens", "train", "batch_tokens", K_COUNT, "N",
+     "tokens per optimizer step, a multiple of T (16384)"},
+    {"micro-tokens", "train", "micro_tokens", K_COUNT, "N",
+     "tokens per forward pass (gradient accumulation); 0: auto (0)"},
+    {"lr", "train", "lr", K_NUM, "LR", "peak learning rate, > 0 (3e-3)"},
+    {"lr-min", "train", "lr_min", K_NUM, "LR", "final learning rate; < 0: lr / 10 (-1)"},
+    {"schedule", "train", "schedule", K_STR, "S", "cosine, constant or wsd (cosine)"},
+    {"warmup-steps", "train", "warmup_steps", K_LONG, "K",
+     "linear warm-up steps; < 0: min(100, steps / 10) (-1)"},
+    {"decay-frac", "train", "decay_frac", K_NUM, "F", "wsd: share of steps decaying (0.2)"},
+    {"beta1", "train", "beta1", K_NUM, "B", "AdamW beta1 (0.9)"},
+    {"beta2", "train", "beta2", K_NUM, "B", "AdamW beta2 (0.95)"},
+    {"eps", "train", "eps", K_POS, "E", "AdamW epsilon (1e-8)"},
+    {"weight-decay", "train", "weight_decay", K_NUM, "W",
+     "decoupled weight decay on matrices (0.1)"},
+    {"grad-clip", "train", "grad_clip", K_NUM, "G", "global gradient-norm clip; <= 0: off (1)"},
+    {"seed", "", "seed", K_COUNT, "S", "initialisation and data order (1)"},
+    {"eval-every", "eval", "every", K_COUNT, "K", "steps between evaluations; 0: at the end (100)"},
+    {"eval-windows", "eval", "windows", K_COUNT, "N", "validation windows per evaluation (16)"},
+    {"extrap", "eval", "extrap", K_COUNT, "X",
+     "evaluate positions up to X times T (rotary extrapolation) (2)"},
+    {"bins-per-octave", "eval", "bins_per_octave", K_POS, "B",
+     "contextwise loss bins per doubling of position (4)"},
+    {"ckpt-every", "run", "ckpt_every", K_COUNT, "K",
+     "steps between checkpoints; 0: at the end (200)"},
+    {"out", "run", "out", K_STR, "DIR", "output directory: run.h5 and ckpt.bin (required)"},
+};
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+static cs_cli_opt train_opts[N_KEYS + 12];
+
+static cs_cli_cmd train_cmd = {
+    "train",
+    "[OPTIONS]",
+    "Train one GPT-2-style model with rotary embeddings on the CPU and write its run log\n"
+    "(run.h5, docs/runlog.md) and checkpoint (ckpt.bin) to --out.",
+    train_opts,
+    "Every setting is also a key of a run config (--config FILE, INI; the key is given in\n"
+    "docs/trainer.md, e.g. [train] lr); flags override the file. --set SECTION.KEY=VALUE sets any\n"
+    "key. Exit status: 0 finished, interrupted (resumable) or diverged (the log says which);\n"
+    "1 I/O failure; 2 bad settings or data.\n"
+    "Example: ctxscale train --data data/synth --layers 2 --d-model 64 --heads 2 --context 128\n"
+    "           --batch-tokens 4096 --tokens 2e6 --lr 3e-3 --out runs/tiny",
+};
+
+static void build_opts(void)
+{
+    size_t i;
+
+    for (i = 0; i < N_KEYS; i++)
+        train_opts[i] = (cs_cli_opt){keys[i].flag, OPT_BASE + (int)i, required_argument,
+                                     keys[i].metavar, keys[i].help};
+    train_opts[i++] = (cs_cli_opt){"config", OPT_CONFIG, required_argument, "FILE",
+                                   "read settings from a run config (INI)"};
+    train_opts[i++] = (cs_cli_opt){"set", OPT_SET, required_argument, "SEC.KEY=V",
+                                   "set a config key (repeatable)"};
+    train_opts[i++] = (cs_cli_opt){"resume", OPT_RESUME, no_argument, NULL,
+                                   "continue the run in --out from its checkpoint"};
+    train_opts[i++] = (cs_cli_opt){"init-from", OPT_INIT_FROM, required_argument, "CKPT",
+                                   "start from the weights of another run's ckpt.bin (any T)"};
+    train_opts[i++] =
+        (cs_cli_opt){"force", 'f', no_argument, NULL, "replace an existing run in --out"};
+    train_opts[i++] = (cs_cli_opt){"dry-run", OPT_DRY_RUN, no_argument, NULL,
+                                   "print parameters, FLOPs and memory, and stop"};
+    train_opts[i++] = (cs_cli_opt){"threads", OPT_THREADS, required_argument, "N",
+                                   "OpenMP threads of the kernels (OMP_NUM_THREADS)"};
+    train_opts[i++] = (cs_cli_opt){"stop-after", OPT_STOP_AFTER, required_argument, "K",
+                                   "checkpoint and stop after K steps, as if interrupted"};
+    train_opts[i++] = (cs_cli_opt){"quiet", 'q', no_argument, NULL, "no progress bar"};
+    train_opts[i++] = (cs_cli_opt){"progress", OPT_PROGRESS, no_argument, NULL,
+                                   "progress bar even when stderr is not a terminal"};
+    train_opts[i] = (cs_cli_opt){NULL, 0, 0, NULL, NULL};
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+/* Reads every key of `keys` from cfg into p. */
+static int read_settings(cs_config *cfg, cs_train_params *p)
+{
+    int64_t c;
+    long l;
+    double d;
+    int st = CS_OK;
+
+#define COUNT(sec, k, field)                                                                       \
+    if (st == CS_OK && (st = cs_config_get_count(cfg, sec, k, p->field, &c)) == CS_OK)             \
+    p->field = c
+#define NUM(sec, k, field, flags)                                                                  \
+    if (st == CS_OK && (st = cs_config_get_double(cfg, sec, k, p->field, flags, &d)) == CS_OK)     \
+    p->field = d
+    p->data = cs_config_get_str(cfg, "data", "corpus", NULL);
+    p->out = cs_config_get_str(cfg, "run", "out", NULL);
+    COUNT("data", "context", context);
+    COUNT("data", "vocab", vocab);
+    COUNT("model", "layers", n_layer);
+    COUNT("model", "d_model", d_model);
+    COUNT("model", "heads", n_head);
+    NUM("model", "rope_theta", rope_theta, CS_PARSE_POSITIVE);
+    NUM("train", "tokens", tokens, CS_PARSE_NONNEGATIVE);
+    COUNT("train", "batch_tokens", batch_tokens);
+    COUNT("train", "micro_tokens", micro_tokens);
+    NUM("train", "lr", lr, 0);
+    NUM("train", "lr_min", lr_min, 0);
+    NUM("train", "decay_frac", decay_frac, CS_PARSE_NONNEGATIVE);
+    NUM("train", "beta1", beta1, CS_PARSE_NONNEGATIVE);
+    NUM("train", "beta2", beta2, CS_PARSE_NONNEGATIVE);
+    NUM("train", "eps", eps, CS_PARSE_POSITIVE);
+    NUM("train", "weight_decay", weight_decay, CS_PARSE_NONNEGATIVE);
+    NUM("train", "grad_clip", grad_clip, 0);
+    NUM("eval", "bins_per_octave", bins_per_octave, CS_PARSE_POSITIVE);
+    COUNT("eval", "every", eval_every);
+    COUNT("eval", "windows", eval_windows);
+    COUNT("eval", "extrap", extrap);
+    COUNT("run", "ckpt_every", ckpt_every);
+#undef COUNT
+#undef NUM
+    if (st == CS_OK && (st = cs_config_get_long(cfg, "train", "warmup_steps", (long)p->warmup_steps,
+                                                -1, 1000000000L, &l)) == CS_OK)
+        p->warmup_steps = l;
+    if (st == CS_OK && (st = cs_config_get_count(cfg, "", "seed", (int64_t)p->seed, &c)) == CS_OK)
+        p->seed = (uint64_t)c;
+    if (st == CS_OK) {
+        const char *s = cs_config_get_str(cfg, "train", "schedule", NULL);
+
+        if (s && cs_schedule_parse(s, &p->schedule, "schedule") != CS_OK)
+            st = cs_config_fail(cfg, "train", "schedule", "%s", cs_errmsg());
+    }
+    if (st == CS_OK && p->lr <= 0)
+        st = cs_config_fail(cfg, "train", "lr", "expected a number > 0, got %g", p->lr);
+    if (st == CS_OK && p->n_head > 0 && p->d_model % p->n_head != 0)
+        st = cs_config_fail(cfg, "model", "heads", "%lld does not divide d_model = %lld",
+                            (long long)p->n_head, (long long)p->d_model);
+    return st ? st : cs_config_check_unused(cfg);
+}
+
+static void dry_run(const cs_train_params *p)
+{
+    cs_model_shape s = {p->n_layer, p->d_model, p->n_head, p->vocab > 0 ? p->vocab : 0, p->context};
+    cs_param_count pc;
+    double fpt = 0, steps = (double)cs_train_steps(p), C, V;
+    double opt_bytes, act_bytes, micro = p->micro_tokens > 0 ? (double)p->micro_tokens : 0;
+
+    if (s.vocab == 0)
+        s.vocab = 256; /* the store's vocabulary is not read in a dry run without --vocab */
+    if (cs_flops_count_params(&s, &pc) != CS_OK || cs_flops_per_token(&s, CS_FLOPS_DEFAULT, &fpt))
+        return;
+    C = (double)s.d_model;
+    V = (double)s.vocab;
+    if (micro == 0)
+        micro = fmin((double)p->batch_tokens, 8192);
+    opt_bytes = 4.0 * 4.0 * (double)pc.total; /* params, grads, Adam m and v, fp32 */
+    /* Activations kept for the backward pass per token: about 16 C floats per layer plus the
+     * attention probabilities (n_head T per layer), plus logits and their gradient (2 V). */
+    act_bytes = 4.0 * micro *
+                ((double)s.n_layer * (16.0 * C + 2.0 * (double)s.n_head * (double)s.context) +
+                 2.0 * V + 4.0 * C);
+    printf("model: n_layer %lld, d_model %lld, n_head %lld, vocab %lld%s, context %lld\n",
+           (long long)s.n_layer, (long long)s.d_model, (long long)s.n_head, (long long)s.vocab,
+           p->vocab > 0 ? "" : " (assumed; the store's is read when training)",
+           (long long)s.context);
+    printf("parameters: %lld total, %lld non-embedding, %lld embedding\n", (long long)pc.total,
+           (long long)pc.non_embedding, (long long)pc.embedding);
+    printf("FLOPs per token: %.6g (%s)\n", fpt, cs_flops_formula(CS_FLOPS_DEFAULT));
+    printf("steps: %.0f of %lld tokens; planned tokens %.6g; planned FLOPs %.6g\n", steps,
+           (long long)p->batch_tokens, steps * (double)p->batch_tokens,
+           fpt * steps * (double)p->batch_tokens);
+    printf("memory (estimate): optimizer state %.1f MiB, activations %.1f MiB per %.0f-token "
+           "micro-batch\n",
+           opt_bytes / 1048576.0, act_bytes / 1048576.0, micro);
+}
+
+int cs_cli_train(int argc, char **argv)
+{
+    cs_train_params p = cs_train_default_params();
+    cs_train_result res;
+    cs_cli_parser ps;
+    cs_config *cfg = NULL;
+    const char *config_path = NULL;
+    char **sets;
+    size_t nsets = 0;
+    bool dry = false;
+    long threads = 0, stop_after = 0;
+    int c, st = CS_OK, rc = 2;
+
+    build_opts();
+    sets = calloc((size_t)argc + 1, sizeof *sets);
+    if (!sets)
+        return cs_cli_report(&train_cmd, cs_fail(CS_ENOMEM, "out of memory"));
+    p.progress = stderr;
+    p.progress_mode = CS_PROGRESS_AUTO;
+    cs_cli_parser_init(&ps, &train_cmd);
+    while ((c = cs_cli_next(&ps, argc, argv)) != -1) {
+        if (c == '?')
+            goto out;
+        if (c == CS_CLI_OPT_HELP) {
+            cs_cli_help(&train_cmd, stdout);
+            rc = 0;
+            goto out;
+        }
+        if (c >= OPT_BASE && c < OPT_BASE + (int)N_KEYS) {
+            /* Flags become "section.key=value" overrides, applied after the file is read. */
+            const key_def *k = &keys[c - OPT_BASE];
+            size_t n = strlen(k->section) + strlen(k->key) + strlen(optarg) + 3;
+            char *s = malloc(n);
+
+            if (!s) {
+                rc = cs_cli_report(&train_cmd, cs_fail(CS_ENOMEM, "out of memory"));
+                goto out;
+            }
+            if (k->section[0])
+                snprintf(s, n, "%s.%s=%s", k->section, k->key, optarg);
+            else
+                snprintf(s, n, "%s=%s", k->key, optarg);
+            sets[nsets++] = s;
+            continue;
+        }
+        switch (c) {
+        case OPT_CONFIG: config_path = optarg; break;
+        case OPT_SET: sets[nsets++] = strdup(optarg); break;
+        case OPT_RESUME: p.resume = true; break;
+        case OPT_INIT_FROM: p.init_from = optarg; break;
+        case 'f': p.force = true; break;
+        case OPT_DRY_RUN: dry = true; break;
+        case 'q': p.progress_mode = CS_PROGRESS_OFF; break;
+        case OPT_PROGRESS: p.progress_mode = CS_PROGRESS_ON; break;
+        case OPT_THREADS:
+            if (cs_parse_long(optarg, &threads, "--threads") != CS_OK || threads < 1) {
+                rc = cs_cli_usage_error(&train_cmd, "--threads: expected a number >= 1, got %s",
+                                        optarg);
+                goto out;
+            }
+            break;
+        case OPT_STOP_AFTER:
+            if (cs_parse_long(optarg, &stop_after, "--stop-after") != CS_OK || stop_after < 0) {
+                rc = cs_cli_usage_error(&train_cmd, "--stop-after: expected a count >= 0, got %s",
+                                        optarg);
+                goto out;
+            }
+            break;
+        }
+    }
+    if (optind != argc) {
+        rc = cs_cli_usage_error(&train_cmd, "unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+    st = config_path ? cs_config_read_file(config_path, &cfg)
+                     : cs_config_read_string("", "command line", &cfg);
+    for (size_t i = 0; i < nsets && st == CS_OK; i++)
+        st = sets[i] ? cs_config_set_arg(cfg, sets[i]) : cs_fail(CS_ENOMEM, "out of memory");
+    if (st == CS_OK)
+        st = read_settings(cfg, &p);
+    if (st != CS_OK) {
+        rc = cs_cli_report(&train_cmd, st);
+        goto out;
+    }
+    p.stop_after = stop_after;
+    p.threads = cs_train_set_threads((int)threads);
+    if (cs_train_check(&p) != CS_OK) {
+        rc = cs_cli_report(&train_cmd, CS_EINPUT);
+        goto out;
+    }
+    if (dry) {
+        dry_run(&p);
+        rc = 0;
+        goto out;
+    }
+    if (!p.data || !p.out) {
+        rc = cs_cli_usage_error(&train_cmd, "%s is required (or [%s] %s in the config)",
+                                p.data ? "--out" : "--data", p.data ? "run" : "data",
+                                p.data ? "out" : "corpus");
+        goto out;
+    }
+    if (p.resume && p.init_from) {
+        rc = cs_cli_usage_error(&train_cmd, "--resume and --init-from exclude each other");
+        goto out;
+    }
+    {
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
+    p.stop = &stop_flag;
+    st = cs_train_run(&p, &res);
+    if (st != CS_OK) {
+        rc = cs_cli_report(&train_cmd, st);
+        goto out;
+    }
+    if (res.status_code == CS_RUNLOG_DIVERGED)
+        fprintf(stderr, "ctxscale train: %s/run.h5: diverged at step %lld\n", p.out,
+                (long long)res.steps_done);
+    else if (res.interrupted)
+        fprintf(stderr,
+                "ctxscale train: stopped at step %lld of %lld (checkpoint written); continue "
+                "with --resume\n",
+                (long long)res.steps_done, (long long)res.steps_total);
+    else
+        printf("%s/run.h5: finished %lld steps; validation loss %.4f nats/token\n", p.out,
+               (long long)res.steps_done, res.loss_val);
+    rc = 0;
+out:
+    for (size_t i = 0; i < nsets; i++)
+        free(sets[i]);
+    free(sets);
+    cs_config_free(cfg);
+    return rc;
+}

@@ -1,0 +1,823 @@
+/* trainer/train.c: the CPU training loop, evaluation with contextwise loss, checkpoints and
+ * resume. Declared in trainer/train.h; documented in docs/trainer.md; tested by
+ * tests/cli/test_train.sh and tests/cli/test_train_resume.sh.
+ */
+#include "trainer/train.h"
+
+#include "core/afile.h"
+#include "core/error.h"
+#include "core/flops.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "core/runlog.h"
+#include "data/sampler.h"
+#include "data/store.h"
+#include "trainer/adamw.h"
+#include "trainer/model.h"
+#include "trainer/schedule.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Seed offset of the validation windows: the same windows at every eval and in every run with
+ * the same seed. */
+#define VAL_SEED_XOR UINT64_C(0x5eed0fa1da7a5e7)
+
+typedef struct trainer {
+    const cs_train_params *p;
+    cs_model_shape shape;
+    cs_store *store;
+    cs_sampler *train;
+    cs_sampler *val;
+    cs_model *model;
+    float *m, *v;     /* (n_params) Adam moments */
+    uint32_t *batch;  /* (B, T + 1) */
+    uint32_t *vbatch; /* (eval_windows, P + 1) */
+    double *pos_sum;  /* (P) summed validation loss per position */
+    cs_runlog *log;
+    int64_t *edges; /* (n_bins + 1) */
+    size_t n_bins;
+    double *cw; /* (n_bins) */
+    cs_schedule sched;
+    cs_rng rng;    /* state after initialisation (checkpointed) */
+    uint64_t hash; /* configuration hash */
+    double fpt;    /* training FLOPs per token */
+    double bytes_per_token;
+    int64_t steps, step; /* planned, completed */
+    size_t B, Bm, n_micro, T, P;
+    double wall0, t_start; /* wall seconds before this segment; its start time */
+    char path_log[4096], path_ckpt[4096];
+} trainer;
+
+cs_train_params cs_train_default_params(void)
+{
+    cs_train_params p = {0};
+
+    p.n_layer = 4;
+    p.d_model = 256;
+    p.n_head = 4;
+    p.context = 256;
+    p.rope_theta = 1e4;
+    p.batch_tokens = 16384;
+    p.tokens = 20e6;
+    p.schedule = CS_SCHEDULE_COSINE;
+    p.lr = 3e-3;
+    p.lr_min = -1;
+    p.warmup_steps = -1;
+    p.decay_frac = 0.2;
+    p.beta1 = 0.9;
+    p.beta2 = 0.95;
+    p.eps = 1e-8;
+    p.weight_decay = 0.1;
+    p.grad_clip = 1.0;
+    p.seed = 1;
+    p.eval_every = 100;
+    p.eval_windows = 16;
+    p.extrap = 2;
+    p.bins_per_octave = 4;
+    p.ckpt_every = 200;
+    return p;
+}
+
+int64_t cs_train_steps(const cs_train_params *p)
+{
+    if (!(p->tokens >= 0) || p->batch_tokens <= 0 || p->tokens > 9e18)
+        return 0;
+    return (int64_t)floor(p->tokens / (double)p->batch_tokens);
+}
+
+static size_t micro_tokens(const cs_train_params *p)
+{
+    size_t T = (size_t)p->context, bt = (size_t)p->batch_tokens, mt;
+
+    if (p->micro_tokens > 0)
+        return (size_t)p->micro_tokens;
+    mt = bt < 8192 ? bt : 8192;
+    mt = mt / T * T;
+    while (mt > T && bt % mt != 0)
+        mt -= T;
+    return mt < T ? T : mt;
+}
+
+int cs_train_check(const cs_train_params *p)
+{
+    cs_model_shape s = {p->n_layer, p->d_model, p->n_head, p->vocab > 0 ? p->vocab : 2, p->context};
+    int st = cs_flops_check_shape(&s);
+
+    if (st)
+        return st;
+    if ((p->d_model / p->n_head) % 2)
+        return cs_fail(CS_EINPUT,
+                       "--d-model / --heads = %lld: the head size must be even for "
+                       "rotary embeddings",
+                       (long long)(p->d_model / p->n_head));
+    if (!(p->lr > 0) || !isfinite(p->lr))
+        return cs_fail(CS_EINPUT, "--lr: expected a number > 0, got %g", p->lr);
+    if (p->batch_tokens <= 0 || p->batch_tokens % p->context)
+        return cs_fail(CS_EINPUT,
+                       "--batch-tokens = %lld: expected a positive multiple of the "
+                       "context %lld",
+                       (long long)p->batch_tokens, (long long)p->context);
+    if (p->micro_tokens < 0 || p->micro_tokens % p->context ||
+        (p->micro_tokens && p->batch_tokens % p->micro_tokens))
+        return cs_fail(CS_EINPUT,
+                       "--micro-tokens = %lld: expected a multiple of the context "
+                       "that divides --batch-tokens",
+                       (long long)p->micro_tokens);
+    if (cs_train_steps(p) < 1)
+        return cs_fail(CS_EINPUT,
+                       "--tokens = %g with --batch-tokens = %lld: zero optimizer "
+                       "steps",
+                       p->tokens, (long long)p->batch_tokens);
+    if (p->extrap < 1 || p->eval_windows < 1 || p->eval_every < 0 || p->ckpt_every < 0 ||
+        p->stop_after < 0)
+        return cs_fail(CS_EINPUT, "--extrap and --eval-windows must be >= 1, --eval-every, "
+                                  "--ckpt-every and --stop-after >= 0");
+    if (!(p->beta1 >= 0 && p->beta1 < 1 && p->beta2 >= 0 && p->beta2 < 1 && p->eps > 0 &&
+          p->weight_decay >= 0 && isfinite(p->grad_clip) && p->bins_per_octave > 0))
+        return cs_fail(CS_EINPUT, "optimizer: expected beta1, beta2 in [0, 1), eps > 0, "
+                                  "weight decay >= 0, a finite grad clip, bins per octave > 0");
+    return CS_OK;
+}
+
+/* ---- configuration hash and run-log config ------------------------------------------- */
+
+/* FNV-1a of every setting that shapes the trajectory or the log's rows (not out, threads,
+ * checkpoint cadence, stop_after, progress). */
+static uint64_t config_hash(const trainer *tr)
+{
+    const cs_train_params *p = tr->p;
+    char buf[1024];
+    int n = snprintf(
+        buf, sizeof buf,
+        "L%lld C%lld H%lld V%lld T%lld th%.17g bt%lld mt%zu tok%.17g sch%d lr%.17g "
+        "lm%.17g w%lld df%.17g b%.17g,%.17g e%.17g wd%.17g gc%.17g s%llu ee%lld "
+        "ew%lld x%lld bpo%.17g dt%llu",
+        (long long)tr->shape.n_layer, (long long)tr->shape.d_model, (long long)tr->shape.n_head,
+        (long long)tr->shape.vocab, (long long)tr->shape.context, p->rope_theta,
+        (long long)p->batch_tokens, tr->Bm * tr->T, p->tokens, tr->sched.kind, tr->sched.lr_max,
+        tr->sched.lr_min, (long long)tr->sched.warmup_steps, tr->sched.decay_frac, p->beta1,
+        p->beta2, p->eps, p->weight_decay, p->grad_clip, (unsigned long long)p->seed,
+        (long long)p->eval_every, (long long)p->eval_windows, (long long)p->extrap,
+        p->bins_per_octave, (unsigned long long)cs_store_split_tokens(tr->store, CS_STORE_TRAIN));
+
+    return cs_store_fnv1a(CS_STORE_FNV_INIT, buf, (size_t)n);
+}
+
+static int log_config_ints(trainer *tr, const cs_param_count *pc)
+{
+    const cs_train_params *p = tr->p;
+    const struct {
+        const char *k;
+        int64_t v;
+    } iv[] = {
+        {"n_layer", tr->shape.n_layer},
+        {"n_head", tr->shape.n_head},
+        {"d_model", tr->shape.d_model},
+        {"n_params", pc->total},
+        {"n_params_nonembed", pc->non_embedding},
+        {"vocab", tr->shape.vocab},
+        {"context", tr->shape.context},
+        {"batch_tokens", p->batch_tokens},
+        {"micro_batch_tokens", (int64_t)(tr->Bm * tr->T)},
+        {"steps_total", tr->steps},
+        {"tokens_total", tr->steps * p->batch_tokens},
+        {"seed", (int64_t)p->seed},
+        {"lr_warmup_steps", tr->sched.warmup_steps},
+        {"eval_every", p->eval_every},
+        {"eval_windows", p->eval_windows},
+        {"eval_extrap", p->extrap},
+        {"ckpt_every", p->ckpt_every},
+        {"threads", p->threads},
+        {"data_tokens", (int64_t)cs_store_split_tokens(tr->store, CS_STORE_TRAIN)},
+    };
+    int st = CS_OK;
+
+    for (size_t i = 0; i < sizeof iv / sizeof iv[0] && !st; i++)
+        st = cs_runlog_set_int(tr->log, iv[i].k, iv[i].v);
+    return st;
+}
+
+static int log_config(trainer *tr, const cs_param_count *pc)
+{
+    const cs_train_params *p = tr->p;
+    const struct {
+        const char *k;
+        double v;
+    } dv[] = {
+        {"optimizer_beta1", p->beta1},
+        {"optimizer_beta2", p->beta2},
+        {"optimizer_eps", p->eps},
+        {"weight_decay", p->weight_decay},
+        {"grad_clip", p->grad_clip > 0 ? p->grad_clip : NAN},
+        {"lr_max", tr->sched.lr_max},
+        {"lr_min", tr->sched.lr_min},
+        {"lr_decay_frac", tr->sched.decay_frac},
+        {"rope_theta", p->rope_theta},
+        {"data_bytes_per_token", tr->bytes_per_token},
+        {"flops_per_token", tr->fpt},
+        {"eval_bins_per_octave", p->bins_per_octave},
+    };
+    const struct {
+        const char *k;
+        const char *v;
+    } sv[] = {
+        {"optimizer", "adamw"},
+        {"weight_decay_on", "matrices (embedding included)"},
+        {"lr_schedule", cs_schedule_name(tr->sched.kind)},
+        {"data_name", p->data},
+        {"flops_formula", cs_flops_formula(CS_FLOPS_DEFAULT)},
+        {"device", "cpu"},
+        {"sampler", "longdoc"},
+        {"position_encoding", "rope"},
+    };
+    int st = log_config_ints(tr, pc);
+
+    for (size_t i = 0; i < sizeof dv / sizeof dv[0] && !st; i++)
+        st = cs_runlog_set_double(tr->log, dv[i].k, dv[i].v);
+    for (size_t i = 0; i < sizeof sv / sizeof sv[0] && !st; i++)
+        st = cs_runlog_set_str(tr->log, sv[i].k, sv[i].v);
+    return st;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------- */
+
+typedef struct ckpt_header {
+    char magic[8];
+    uint32_t version;
+    uint32_t header_bytes;
+    int64_t shape[5]; /* n_layer, d_model, n_head, vocab, context */
+    uint64_t config_hash;
+    int64_t step;
+    double wall_s;
+    uint64_t n_params;
+    cs_rng rng;
+} ckpt_header;
+
+static void fill_header(const trainer *tr, ckpt_header *h)
+{
+    memset(h, 0, sizeof *h);
+    memcpy(h->magic, CS_TRAIN_CKPT_MAGIC, 8);
+    h->version = CS_TRAIN_CKPT_VERSION;
+    h->header_bytes = (uint32_t)sizeof *h;
+    h->shape[0] = tr->shape.n_layer;
+    h->shape[1] = tr->shape.d_model;
+    h->shape[2] = tr->shape.n_head;
+    h->shape[3] = tr->shape.vocab;
+    h->shape[4] = tr->shape.context;
+    h->config_hash = tr->hash;
+    h->step = tr->step;
+    h->wall_s = tr->wall0 + (cs_progress_now() - tr->t_start);
+    h->n_params = cs_model_n_params(tr->model);
+    h->rng = tr->rng;
+}
+
+static int write_block(FILE *f, const void *x, size_t n, uint64_t *sum)
+{
+    *sum = cs_store_fnv1a(*sum, x, n);
+    return fwrite(x, 1, n, f) == n ? CS_OK : CS_EIO;
+}
+
+/* Writes ckpt.bin through a temporary file renamed into place (core/afile.h). */
+static int ckpt_save(trainer *tr)
+{
+    size_t n = cs_model_n_params(tr->model), bytes = n * sizeof(float);
+    uint64_t sum = CS_STORE_FNV_INIT;
+    ckpt_header h;
+    cs_afile *af;
+    FILE *f;
+    int st;
+
+    fill_header(tr, &h);
+    st = cs_afile_open(tr->path_ckpt, true, &af);
+    if (st)
+        return st;
+    f = cs_afile_stream(af);
+    st = write_block(f, &h, sizeof h, &sum);
+    st = st ? st : write_block(f, cs_model_params(tr->model), bytes, &sum);
+    st = st ? st : write_block(f, tr->m, bytes, &sum);
+    st = st ? st : write_block(f, tr->v, bytes, &sum);
+    st = st ? st : write_block(f, &sum, sizeof sum, &(uint64_t){0});
+    if (st) {
+        cs_afile_abort(af);
+        return cs_fail(CS_EIO, "%s: write failed: %s", tr->path_ckpt, strerror(errno));
+    }
+    return cs_afile_commit(af);
+}
+
+static int read_file(const char *path, unsigned char **buf, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    long len;
+
+    if (!f)
+        return cs_fail(errno == ENOENT ? CS_EINPUT : CS_EIO,
+                       "%s: cannot open: %s (nothing to "
+                       "resume)",
+                       path, strerror(errno));
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+        goto out_io;
+    *n = (size_t)len;
+    *buf = malloc(*n ? *n : 1);
+    if (!*buf) {
+        fclose(f);
+        return cs_fail(CS_ENOMEM, "%s: out of memory", path);
+    }
+    if (fread(*buf, 1, *n, f) != *n) {
+        free(*buf);
+        goto out_io;
+    }
+    fclose(f);
+    return CS_OK;
+out_io:
+    fclose(f);
+    return cs_fail(CS_EIO, "%s: read failed", path);
+}
+
+static int ckpt_check(const trainer *tr, const char *path, const ckpt_header *h, size_t size,
+                      bool same_run)
+{
+    ckpt_header want;
+
+    fill_header(tr, &want);
+    if (size < sizeof *h || memcmp(h->magic, want.magic, 8) != 0)
+        return cs_fail(CS_EINPUT, "%s: not a ctxscale checkpoint", path);
+    if (h->version != CS_TRAIN_CKPT_VERSION || h->header_bytes != sizeof *h)
+        return cs_fail(CS_EINPUT, "%s: checkpoint version %u; this build reads version %d", path,
+                       h->version, CS_TRAIN_CKPT_VERSION);
+    if (!same_run)
+        want.shape[4] = h->shape[4]; /* --init-from: any training context */
+    if (memcmp(h->shape, want.shape, sizeof h->shape) != 0)
+        return cs_fail(CS_EINPUT,
+                       "%s: checkpoint of a model with n_layer %lld, d_model %lld, "
+                       "n_head %lld, vocab %lld, context %lld; this run's differs",
+                       path, (long long)h->shape[0], (long long)h->shape[1], (long long)h->shape[2],
+                       (long long)h->shape[3], (long long)h->shape[4]);
+    if (same_run && h->config_hash != want.config_hash)
+        return cs_fail(CS_EINPUT,
+                       "%s: checkpoint written with other settings (configuration "
+                       "hash %016llx, this run's %016llx)",
+                       path, (unsigned long long)h->config_hash,
+                       (unsigned long long)want.config_hash);
+    if (h->n_params != want.n_params || size != sizeof *h + 3 * 4 * h->n_params + 8)
+        return cs_fail(CS_EINPUT, "%s: %zu bytes; the checkpoint needs %zu: truncated", path, size,
+                       (size_t)(sizeof *h + 3 * 4 * want.n_params + 8));
+    if (same_run && (h->step < 0 || h->step > tr->steps))
+        return cs_fail(CS_EINPUT, "%s: step %lld outside 0..%lld", path, (long long)h->step,
+                       (long long)tr->steps);
+    return CS_OK;
+}
+
+/* Reads checkpoint `path`. same_run: a checkpoint of this very run (--resume): everything is
+ * restored. Otherwise (--init-from) only the weights, and the context may differ. */
+static int ckpt_load(trainer *tr, const char *path, bool same_run)
+{
+    unsigned char *buf = NULL;
+    size_t size = 0, n = cs_model_n_params(tr->model), bytes = n * sizeof(float);
+    ckpt_header h;
+    uint64_t sum;
+    int st = read_file(path, &buf, &size);
+
+    if (st)
+        return st;
+    memset(&h, 0, sizeof h);
+    memcpy(&h, buf, size < sizeof h ? size : sizeof h);
+    st = ckpt_check(tr, path, &h, size, same_run);
+    if (st == CS_OK) {
+        memcpy(&sum, buf + size - 8, 8);
+        if (sum != cs_store_fnv1a(CS_STORE_FNV_INIT, buf, size - 8))
+            st = cs_fail(CS_EINPUT, "%s: checksum mismatch: the checkpoint is corrupt", path);
+    }
+    if (st == CS_OK) {
+        memcpy(cs_model_params(tr->model), buf + sizeof h, bytes);
+        if (same_run) {
+            memcpy(tr->m, buf + sizeof h + bytes, bytes);
+            memcpy(tr->v, buf + sizeof h + 2 * bytes, bytes);
+            tr->step = h.step;
+            tr->wall0 = h.wall_s;
+            tr->rng = h.rng;
+        }
+    }
+    free(buf);
+    return st;
+}
+
+/* ---- setup ------------------------------------------------------------------------------- */
+
+static int open_data(trainer *tr)
+{
+    const cs_train_params *p = tr->p;
+    cs_sampler_params sp = cs_sampler_default_params();
+    int st = cs_store_open(p->data, &tr->store);
+
+    if (st)
+        return st;
+    st = cs_store_check_ids(tr->store);
+    if (st)
+        return st;
+    if (p->vocab > 0 && (size_t)p->vocab != cs_store_vocab(tr->store))
+        return cs_fail(CS_EINPUT, "--vocab %lld: the store %s has vocabulary %zu",
+                       (long long)p->vocab, p->data, cs_store_vocab(tr->store));
+    tr->bytes_per_token = (double)cs_store_split_bytes(tr->store, CS_STORE_VAL) /
+                          (double)cs_store_split_tokens(tr->store, CS_STORE_VAL);
+    sp.T = sp.L_max = tr->T;
+    sp.batch_tokens = (size_t)p->batch_tokens;
+    sp.seed = p->seed;
+    tr->train = cs_sampler_alloc(tr->store, &sp);
+    if (!tr->train)
+        return cs_fail_prefix(CS_EINPUT, "%s: training windows of context %zu", p->data, tr->T);
+    sp.split = CS_STORE_VAL;
+    sp.T = sp.L_max = tr->P;
+    sp.batch_tokens = tr->P * (size_t)p->eval_windows;
+    sp.seed = p->seed ^ VAL_SEED_XOR;
+    tr->val = cs_sampler_alloc(tr->store, &sp);
+    if (!tr->val)
+        return cs_fail_prefix(CS_EINPUT,
+                              "%s: validation windows of extrap·T = %zu positions "
+                              "(lower --extrap)",
+                              p->data, tr->P);
+    return CS_OK;
+}
+
+static int alloc_state(trainer *tr)
+{
+    const cs_train_params *p = tr->p;
+    size_t n;
+
+    tr->model = cs_model_alloc(&tr->shape, p->rope_theta, cs_cpu_ops());
+    if (!tr->model)
+        return CS_EINPUT;
+    n = cs_model_n_params(tr->model);
+    tr->m = calloc(n, sizeof(float));
+    tr->v = calloc(n, sizeof(float));
+    tr->batch = malloc(tr->B * (tr->T + 1) * sizeof(uint32_t));
+    tr->vbatch = malloc((size_t)p->eval_windows * (tr->P + 1) * sizeof(uint32_t));
+    tr->pos_sum = malloc(tr->P * sizeof(double));
+    if (!tr->m || !tr->v || !tr->batch || !tr->vbatch || !tr->pos_sum)
+        return cs_fail(CS_ENOMEM, "train: out of memory for the optimizer state");
+    if (cs_runlog_bin_edges((int64_t)tr->T, p->extrap, p->bins_per_octave, 0, &tr->edges,
+                            &tr->n_bins))
+        return CS_EINPUT;
+    tr->cw = malloc(tr->n_bins * sizeof(double));
+    return tr->cw ? CS_OK : cs_fail(CS_ENOMEM, "train: out of memory");
+}
+
+static int setup_schedule(trainer *tr)
+{
+    const cs_train_params *p = tr->p;
+
+    tr->steps = cs_train_steps(p);
+    tr->sched.kind = p->schedule;
+    tr->sched.lr_max = p->lr;
+    tr->sched.lr_min = p->lr_min >= 0 ? p->lr_min : p->lr / 10;
+    tr->sched.warmup_steps =
+        p->warmup_steps >= 0 ? p->warmup_steps : (tr->steps / 10 < 100 ? tr->steps / 10 : 100);
+    tr->sched.total_steps = tr->steps;
+    tr->sched.decay_frac = p->decay_frac;
+    return cs_schedule_check(&tr->sched);
+}
+
+static int make_out_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return cs_fail(CS_EIO, "%s: cannot create the output directory: %s", dir, strerror(errno));
+    return CS_OK;
+}
+
+/* A new run: initialise, create the log with every setting. */
+static int start_fresh(trainer *tr)
+{
+    cs_runlog_params rp = cs_runlog_default_params();
+    cs_param_count pc;
+    int st;
+
+    cs_model_init(tr->model, tr->p->seed);
+    cs_rng_seed(&tr->rng, tr->p->seed, 1);
+    if (tr->p->init_from) {
+        st = ckpt_load(tr, tr->p->init_from, false);
+        if (st)
+            return cs_fail_prefix(st, "--init-from");
+    }
+    rp.force = tr->p->force;
+    rp.context = (int64_t)tr->T;
+    rp.bin_edges = tr->edges;
+    rp.n_bins = tr->n_bins;
+    st = cs_runlog_create(tr->path_log, &rp, &tr->log);
+    if (st)
+        return st;
+    st = cs_flops_count_params(&tr->shape, &pc);
+    st = st ? st : log_config(tr, &pc);
+    st = st ? st
+            : cs_runlog_set_int(tr->log, "config_hash_low32", (int64_t)(tr->hash & 0xffffffffu));
+    st = st ? st : cs_runlog_start_swmr(tr->log);
+    return st;
+}
+
+static int setup(trainer *tr)
+{
+    const cs_train_params *p = tr->p;
+    int st = cs_train_check(p);
+
+    if (st)
+        return st;
+    tr->T = (size_t)p->context;
+    tr->P = tr->T * (size_t)p->extrap;
+    tr->B = (size_t)p->batch_tokens / tr->T;
+    tr->Bm = micro_tokens(p) / tr->T;
+    tr->n_micro = tr->B / tr->Bm;
+    snprintf(tr->path_log, sizeof tr->path_log, "%s/run.h5", p->out);
+    snprintf(tr->path_ckpt, sizeof tr->path_ckpt, "%s/ckpt.bin", p->out);
+    st = setup_schedule(tr);
+    st = st ? st : open_data(tr);
+    if (st)
+        return st;
+    tr->shape = (cs_model_shape){p->n_layer, p->d_model, p->n_head,
+                                 (int64_t)cs_store_vocab(tr->store), p->context};
+    st = cs_flops_per_token(&tr->shape, CS_FLOPS_DEFAULT, &tr->fpt);
+    st = st ? st : alloc_state(tr);
+    if (st)
+        return st;
+    tr->hash = config_hash(tr);
+    tr->t_start = cs_progress_now();
+    if (p->resume) {
+        st = ckpt_load(tr, tr->path_ckpt, true);
+        return st ? st : cs_runlog_reopen(tr->path_log, tr->step, &tr->log);
+    }
+    st = make_out_dir(p->out);
+    return st ? st : start_fresh(tr);
+}
+
+static void teardown(trainer *tr)
+{
+    cs_model_free(tr->model);
+    cs_sampler_free(tr->train);
+    cs_sampler_free(tr->val);
+    cs_store_close(tr->store);
+    free(tr->m);
+    free(tr->v);
+    free(tr->batch);
+    free(tr->vbatch);
+    free(tr->pos_sum);
+    free(tr->edges);
+    free(tr->cw);
+}
+
+/* ---- one step, one evaluation ----------------------------------------------------------- */
+
+/* Positions in the best-context window: the last 5% of T, at least one. */
+static size_t best_positions(size_t T)
+{
+    size_t n = (T + 19) / 20;
+
+    return n ? n : 1;
+}
+
+/* Forward and backward over the micro-batches of step tr->step, then clip and step AdamW. */
+static int train_step(trainer *tr, cs_runlog_step *row)
+{
+    const cs_train_params *p = tr->p;
+    size_t T = tr->T, nb = best_positions(T), n = cs_model_n_params(tr->model);
+    double sum = 0, best = 0, lr;
+    float norm, scale;
+    int st = cs_sampler_batch(tr->train, (uint64_t)tr->step, tr->batch, NULL);
+
+    if (st)
+        return st;
+    cs_model_zero_grad(tr->model);
+    for (size_t k = 0; k < tr->n_micro; k++) {
+        double mean;
+        const float *l;
+
+        st = cs_model_forward(tr->model, tr->batch + k * tr->Bm * (T + 1), tr->Bm, T, &mean);
+        if (st)
+            return st;
+        sum += mean;
+        l = cs_model_losses(tr->model);
+        for (size_t b = 0; b < tr->Bm; b++)
+            for (size_t t = T - nb; t < T; t++)
+                best += l[b * T + t];
+        cs_model_backward(tr->model, 1.0f / (float)(tr->B * T));
+    }
+    cs_cpu_ops()->adamw_norm(&norm, cs_model_grads(tr->model), n);
+    row->loss_train = sum / (double)tr->n_micro;
+    row->loss_train_best = best / (double)(tr->B * nb);
+    row->grad_norm = norm;
+    lr = cs_schedule_lr(&tr->sched, tr->step);
+    row->lr = lr;
+    if (!isfinite(row->loss_train) || !isfinite(norm))
+        return CS_OK; /* the caller stops the run as diverged */
+    scale = cs_adamw_clip_scale(norm, (float)p->grad_clip);
+    for (size_t i = 0; i < CS_MODEL_NTENSORS; i++) {
+        const cs_model_tensor *t = cs_model_tensor_at(tr->model, i);
+
+        cs_cpu_ops()->adamw_update(cs_model_params(tr->model) + t->offset, tr->m + t->offset,
+                                   tr->v + t->offset, cs_model_grads(tr->model) + t->offset,
+                                   t->size, (float)lr, (float)p->beta1, (float)p->beta2,
+                                   (float)p->eps, t->is_matrix ? (float)p->weight_decay : 0.0f,
+                                   scale, (int)(tr->step + 1));
+    }
+    return CS_OK;
+}
+
+/* Validation at the current weights: eval_windows windows of P = extrap·T positions from the
+ * validation split (the same windows at every evaluation), one window per forward pass. Fills
+ * the eval row and tr->cw (mean loss per contextwise bin). */
+static int evaluate(trainer *tr, cs_runlog_eval *e)
+{
+    size_t P = tr->P, T = tr->T, W = (size_t)tr->p->eval_windows, nb = best_positions(T);
+    double in_T = 0, best = 0;
+    int st = cs_sampler_batch(tr->val, 0, tr->vbatch, NULL);
+
+    if (st)
+        return st;
+    memset(tr->pos_sum, 0, P * sizeof *tr->pos_sum);
+    for (size_t w = 0; w < W; w++) {
+        const float *l;
+
+        st = cs_model_forward(tr->model, tr->vbatch + w * (P + 1), 1, P, NULL);
+        if (st)
+            return st;
+        l = cs_model_losses(tr->model);
+        for (size_t t = 0; t < P; t++)
+            tr->pos_sum[t] += l[t];
+    }
+    for (size_t t = 0; t < T; t++)
+        in_T += tr->pos_sum[t];
+    for (size_t t = T - nb; t < T; t++)
+        best += tr->pos_sum[t];
+    for (size_t b = 0; b < tr->n_bins; b++) {
+        double acc = 0;
+        size_t lo = (size_t)tr->edges[b] - 1, hi = (size_t)tr->edges[b + 1] - 1;
+
+        for (size_t t = lo; t < hi; t++)
+            acc += tr->pos_sum[t];
+        tr->cw[b] = acc / (double)(W * (hi - lo));
+    }
+    e->loss_val = in_T / (double)(W * T);
+    e->loss_val_best = best / (double)(W * nb);
+    e->loss_val_bpb = e->loss_val / log(2.0) / tr->bytes_per_token;
+    e->contextwise = tr->cw;
+    return CS_OK;
+}
+
+/* ---- the run ----------------------------------------------------------------------------- */
+
+int cs_train_set_threads(int n)
+{
+#ifdef _OPENMP
+    if (n >= 1)
+        omp_set_num_threads(n);
+    return omp_get_max_threads();
+#else
+    (void)n;
+    return 1;
+#endif
+}
+
+static double wall_now(const trainer *tr)
+{
+    return tr->wall0 + (cs_progress_now() - tr->t_start);
+}
+
+static int log_eval(trainer *tr, double *loss_val)
+{
+    cs_runlog_eval e = cs_runlog_eval_unknown();
+    int st = evaluate(tr, &e);
+
+    if (st)
+        return st;
+    e.step = tr->step;
+    e.tokens = tr->step * tr->p->batch_tokens;
+    e.flops = tr->fpt * (double)e.tokens;
+    *loss_val = e.loss_val;
+    return cs_runlog_append_eval(tr->log, &e);
+}
+
+static cs_progress *start_progress(const trainer *tr)
+{
+    cs_progress_params pp = cs_progress_default_params();
+    cs_progress *pg;
+
+    if (!tr->p->progress)
+        return NULL;
+    pp.label = "train";
+    pp.unit = "tok";
+    pp.mode = tr->p->progress_mode;
+    pg = cs_progress_alloc(tr->p->progress, (uint64_t)(tr->steps * tr->p->batch_tokens), &pp);
+    if (pg)
+        cs_progress_update(pg, (uint64_t)(tr->step * tr->p->batch_tokens));
+    return pg;
+}
+
+/* The training loop from tr->step to the end, an interruption or a divergence. */
+static int loop(trainer *tr, cs_train_result *res)
+{
+    const cs_train_params *p = tr->p;
+    cs_progress *pg = start_progress(tr);
+    int64_t first = tr->step, last_eval = -1;
+    char msg[256];
+    int st = CS_OK;
+
+    res->status_code = CS_RUNLOG_RUNNING;
+    while (tr->step < tr->steps) {
+        cs_runlog_step row = cs_runlog_step_unknown();
+        cs_sampler_counts c;
+        double t0 = cs_progress_now();
+
+        if ((p->stop && *p->stop) || (p->stop_after > 0 && tr->step - first >= p->stop_after)) {
+            res->interrupted = true;
+            break;
+        }
+        st = train_step(tr, &row);
+        if (st)
+            break;
+        tr->step++;
+        row.step = tr->step;
+        row.tokens = tr->step * p->batch_tokens;
+        row.flops = tr->fpt * (double)row.tokens;
+        if (cs_sampler_count(tr->train, (uint64_t)tr->step, &c) == CS_OK) {
+            row.tokens_unique = (int64_t)c.unique_tokens;
+            row.epoch = c.epochs;
+        }
+        row.wall_s = wall_now(tr);
+        row.tokens_per_s = (double)p->batch_tokens / (cs_progress_now() - t0);
+        st = cs_runlog_append_step(tr->log, &row);
+        if (st)
+            break;
+        if (!isfinite(row.loss_train) || !isfinite(row.grad_norm)) {
+            snprintf(msg, sizeof msg, "diverged at step %lld: loss %g, gradient norm %g",
+                     (long long)tr->step, row.loss_train, row.grad_norm);
+            res->status_code = CS_RUNLOG_DIVERGED;
+            st = cs_runlog_set_status(tr->log, CS_RUNLOG_DIVERGED, msg);
+            break;
+        }
+        if (p->eval_every > 0 && tr->step % p->eval_every == 0) {
+            st = log_eval(tr, &res->loss_val);
+            if (st)
+                break;
+            last_eval = tr->step;
+        }
+        if (p->ckpt_every > 0 && tr->step % p->ckpt_every == 0 && (st = ckpt_save(tr)) != CS_OK)
+            break;
+        if (pg) {
+            cs_progress_set_suffix(pg, "loss %.4f", row.loss_train);
+            cs_progress_update(pg, (uint64_t)row.tokens);
+        }
+    }
+    if (pg)
+        cs_progress_finish(pg);
+    cs_progress_free(pg);
+    if (st || res->status_code == CS_RUNLOG_DIVERGED)
+        return st;
+    if (res->interrupted) {
+        snprintf(msg, sizeof msg, "interrupted at step %lld; resume with --resume",
+                 (long long)tr->step);
+        st = ckpt_save(tr);
+        return st ? st : cs_runlog_set_status(tr->log, CS_RUNLOG_RUNNING, msg);
+    }
+    /* A resumed run that had already finished has its final evaluation in the log. */
+    if (last_eval != tr->step && first != tr->steps && (st = log_eval(tr, &res->loss_val)) != CS_OK)
+        return st;
+    st = ckpt_save(tr);
+    res->status_code = CS_RUNLOG_FINISHED;
+    return st ? st : cs_runlog_set_status(tr->log, CS_RUNLOG_FINISHED, NULL);
+}
+
+int cs_train_run(const cs_train_params *p, cs_train_result *res)
+{
+    trainer tr;
+    int st;
+
+    memset(&tr, 0, sizeof tr);
+    memset(res, 0, sizeof *res);
+    res->loss_val = NAN;
+    tr.p = p;
+    st = setup(&tr);
+    if (st == CS_OK) {
+        res->steps_total = tr.steps;
+        st = loop(&tr, res);
+        res->steps_done = tr.step;
+    }
+    if (st != CS_OK && tr.log) {
+        char msg[CS_RUNLOG_MESSAGE_MAX];
+
+        snprintf(msg, sizeof msg, "%s", cs_errmsg());
+        cs_runlog_set_status(tr.log, CS_RUNLOG_FAILED, msg);
+        cs_runlog_abort(tr.log);
+        cs_fail(st, "%s", msg);
+    } else if (tr.log) {
+        int cst = cs_runlog_close(tr.log);
+
+        st = cst;
+    }
+    teardown(&tr);
+    return st;
+}
