@@ -485,10 +485,25 @@ static int setup_schedule(trainer *tr)
     return cs_schedule_check(&tr->sched);
 }
 
+/* Creates dir and its missing parents (as mkdir -p). */
 static int make_out_dir(const char *dir)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return cs_fail(CS_EIO, "%s: cannot create the output directory: %s", dir, strerror(errno));
+    char path[4096];
+    size_t n = strlen(dir);
+
+    if (n == 0 || n >= sizeof path)
+        return cs_fail(CS_EINPUT, "--out: expected a directory path of 1 to %zu bytes",
+                       sizeof path - 1);
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        path[i] = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            return cs_fail(CS_EIO, "%s: cannot create the output directory: %s", path,
+                           strerror(errno));
+        path[i] = dir[i];
+    }
     return CS_OK;
 }
 
