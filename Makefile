@@ -47,7 +47,7 @@ PKG_LIBS = $(shell pkg-config --libs gsl hdf5 jansson inih | sed 's/-lgslcblas//
 ALL_CFLAGS = $(CFLAGS_COMMON) $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 # OpenMP is used by the CPU trainer's kernels (trainer/); everything links its runtime.
 OPENMP := -fopenmp
-ALL_LDLIBS = $(PKG_LIBS) -lm -lpthread $(OPENMP) $(SAN_FLAGS) $(LDFLAGS) $(LDLIBS)
+ALL_LDLIBS = $(PKG_LIBS) -lm -lpthread $(OPENMP) $(MPI_LIBS) $(SAN_FLAGS) $(LDFLAGS) $(LDLIBS)
 TEST_LIBS = $(shell pkg-config --libs cmocka)
 
 LIB_DIRS := core data trainer fit analysis plots
@@ -67,6 +67,14 @@ BIN := $(BUILD)/ctxscale
 
 NVCC := $(shell command -v nvcc 2>/dev/null)
 MPICC := $(shell command -v mpicc 2>/dev/null)
+# With MPI, trainer/dist.c is built against it and everything links libmpi (ranks are used only
+# when a launcher started the process: docs/trainer.md). MPI=0 builds without it.
+ifneq ($(MPI),0)
+ifneq ($(MPICC),)
+MPI_CFLAGS = $(shell $(MPICC) --showme:compile) -DCS_HAVE_MPI
+MPI_LIBS = $(shell $(MPICC) --showme:link)
+endif
+endif
 NCCL_H := $(firstword $(wildcard /usr/local/cuda/include/nccl.h /usr/include/nccl.h))
 
 # ---- CUDA (docs/cuda.md) ----------------------------------------------------------------------
@@ -144,6 +152,8 @@ $(BUILD)/obj/core/version.o: $(BUILD)/gen/cs_gitrev.h
 
 # No errno from libm and no FP traps: lets `omp simd` loops vectorise (docs/trainer_ops.md).
 $(BUILD)/obj/trainer/%.o: CFLAGS += $(OPENMP) -fno-math-errno -fno-trapping-math
+
+$(BUILD)/obj/trainer/dist.o: CFLAGS += $(MPI_CFLAGS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

@@ -12,6 +12,7 @@
 #include "core/parse.h"
 #include "core/progress.h"
 #include "core/runlog.h"
+#include "trainer/dist.h"
 #include "trainer/schedule.h"
 #include "trainer/train.h"
 
@@ -350,9 +351,24 @@ int cs_cli_train(int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
     }
     p.stop = &stop_flag;
-    st = cs_train_run(&p, &res);
+    st = cs_dist_init(&argc, &argv);
     if (st != CS_OK) {
         rc = cs_cli_report(&train_cmd, st);
+        goto out;
+    }
+    if (cs_dist_rank() != 0)
+        p.progress = NULL;
+    st = cs_train_run(&p, &res);
+    if (st != CS_OK) {
+        if (cs_dist_size() > 1)
+            fprintf(stderr, "ctxscale train: rank %d of %d: %s\n", cs_dist_rank(), cs_dist_size(),
+                    cs_errmsg());
+        rc = cs_dist_size() > 1 ? cs_exit_code(st) : cs_cli_report(&train_cmd, st);
+        cs_dist_abort(rc); /* the other ranks would wait forever at the next all-reduce */
+        goto out;
+    }
+    if (cs_dist_rank() != 0) {
+        rc = 0;
         goto out;
     }
     if (res.status_code == CS_RUNLOG_DIVERGED)
@@ -368,6 +384,7 @@ int cs_cli_train(int argc, char **argv)
                (long long)res.steps_done, res.loss_val);
     rc = 0;
 out:
+    cs_dist_finalize();
     for (size_t i = 0; i < nsets; i++)
         free(sets[i]);
     free(sets);

@@ -13,6 +13,7 @@
 #include "data/sampler.h"
 #include "data/store.h"
 #include "trainer/adamw.h"
+#include "trainer/dist.h"
 #include "trainer/model.h"
 #include "trainer/schedule.h"
 
@@ -53,6 +54,8 @@ typedef struct trainer {
     double bytes_per_token;
     int64_t steps, step; /* planned, completed */
     size_t B, Bm, n_micro, T, P;
+    size_t B_local;        /* windows of each batch this rank computes: B / ranks */
+    int rank, ranks;       /* data-parallel rank and count (trainer/dist.h) */
     double wall0, t_start; /* wall seconds before this segment; its start time */
     char path_log[4096], path_ckpt[4096];
 } trainer;
@@ -198,6 +201,7 @@ static int log_config_ints(trainer *tr, const cs_param_count *pc)
         {"ckpt_every", p->ckpt_every},
         {"threads", p->threads},
         {"data_tokens", (int64_t)cs_store_split_tokens(tr->store, CS_STORE_TRAIN)},
+        {"ranks", tr->ranks},
     };
     int st = CS_OK;
 
@@ -296,6 +300,8 @@ static int ckpt_save(trainer *tr)
     FILE *f;
     int st;
 
+    if (tr->rank != 0)
+        return CS_OK;
     fill_header(tr, &h);
     st = cs_afile_open(tr->path_ckpt, true, &af);
     if (st)
@@ -521,6 +527,8 @@ static int start_fresh(trainer *tr)
         if (st)
             return cs_fail_prefix(st, "--init-from");
     }
+    if (tr->rank != 0)
+        return CS_OK; /* rank 0 alone writes the log and the checkpoints */
     rp.force = tr->p->force;
     rp.context = (int64_t)tr->T;
     rp.bin_edges = tr->edges;
@@ -546,8 +554,20 @@ static int setup(trainer *tr)
     tr->T = (size_t)p->context;
     tr->P = tr->T * (size_t)p->extrap;
     tr->B = (size_t)p->batch_tokens / tr->T;
+    tr->rank = cs_dist_rank();
+    tr->ranks = cs_dist_size();
+    if (tr->B % (size_t)tr->ranks != 0)
+        return cs_fail(CS_EINPUT,
+                       "--batch-tokens %lld holds %zu windows of T = %zu, which %d ranks "
+                       "cannot share equally",
+                       (long long)p->batch_tokens, tr->B, tr->T, tr->ranks);
+    tr->B_local = tr->B / (size_t)tr->ranks;
     tr->Bm = micro_tokens(p) / tr->T;
-    tr->n_micro = tr->B / tr->Bm;
+    if (tr->Bm > tr->B_local)
+        tr->Bm = tr->B_local;
+    while (tr->B_local % tr->Bm != 0)
+        tr->Bm--;
+    tr->n_micro = tr->B_local / tr->Bm;
     snprintf(tr->path_log, sizeof tr->path_log, "%s/run.h5", p->out);
     snprintf(tr->path_ckpt, sizeof tr->path_ckpt, "%s/ckpt.bin", p->out);
     st = setup_schedule(tr);
@@ -564,9 +584,11 @@ static int setup(trainer *tr)
     tr->t_start = cs_progress_now();
     if (p->resume) {
         st = ckpt_load(tr, tr->path_ckpt, true);
-        return st ? st : cs_runlog_reopen(tr->path_log, tr->step, &tr->log);
+        if (st || tr->rank != 0)
+            return st;
+        return cs_runlog_reopen(tr->path_log, tr->step, &tr->log);
     }
-    st = make_out_dir(p->out);
+    st = tr->rank == 0 ? make_out_dir(p->out) : CS_OK;
     return st ? st : start_fresh(tr);
 }
 
@@ -600,8 +622,9 @@ static int train_step(trainer *tr, cs_runlog_step *row)
 {
     const cs_train_params *p = tr->p;
     size_t T = tr->T, nb = best_positions(T), n = cs_model_n_params(tr->model);
-    double sum = 0, best = 0, lr;
+    double sums[2] = {0, 0}, lr; /* summed loss over all positions, over the best positions */
     float norm, scale;
+    const uint32_t *mine = tr->batch + (size_t)tr->rank * tr->B_local * (T + 1);
     int st = cs_sampler_batch(tr->train, (uint64_t)tr->step, tr->batch, NULL);
 
     if (st)
@@ -611,19 +634,24 @@ static int train_step(trainer *tr, cs_runlog_step *row)
         double mean;
         const float *l;
 
-        st = cs_model_forward(tr->model, tr->batch + k * tr->Bm * (T + 1), tr->Bm, T, &mean);
+        st = cs_model_forward(tr->model, mine + k * tr->Bm * (T + 1), tr->Bm, T, &mean);
         if (st)
             return st;
-        sum += mean;
+        sums[0] += mean * (double)(tr->Bm * T);
         l = cs_model_losses(tr->model);
         for (size_t b = 0; b < tr->Bm; b++)
             for (size_t t = T - nb; t < T; t++)
-                best += l[b * T + t];
+                sums[1] += l[b * T + t];
         cs_model_backward(tr->model, 1.0f / (float)(tr->B * T));
     }
+    /* The data-parallel seam: gradients and losses summed over ranks (identity for one). */
+    st = cs_dist_sum_float(cs_model_grads(tr->model), n);
+    st = st ? st : cs_dist_sum_double(sums, 2);
+    if (st)
+        return st;
     cs_cpu_ops()->adamw_norm(&norm, cs_model_grads(tr->model), n);
-    row->loss_train = sum / (double)tr->n_micro;
-    row->loss_train_best = best / (double)(tr->B * nb);
+    row->loss_train = sums[0] / (double)(tr->B * T);
+    row->loss_train_best = sums[1] / (double)(tr->B * nb);
     row->grad_norm = norm;
     lr = cs_schedule_lr(&tr->sched, tr->step);
     row->lr = lr;
@@ -705,8 +733,11 @@ static double wall_now(const trainer *tr)
 static int log_eval(trainer *tr, double *loss_val)
 {
     cs_runlog_eval e = cs_runlog_eval_unknown();
-    int st = evaluate(tr, &e);
+    int st;
 
+    if (tr->rank != 0)
+        return CS_OK; /* rank 0 evaluates while the others wait at the next all-reduce */
+    st = evaluate(tr, &e);
     if (st)
         return st;
     e.step = tr->step;
@@ -721,7 +752,7 @@ static cs_progress *start_progress(const trainer *tr)
     cs_progress_params pp = cs_progress_default_params();
     cs_progress *pg;
 
-    if (!tr->p->progress)
+    if (!tr->p->progress || tr->rank != 0)
         return NULL;
     pp.label = "train";
     pp.unit = "tok";
@@ -747,7 +778,8 @@ static int loop(trainer *tr, cs_train_result *res)
         cs_sampler_counts c;
         double t0 = cs_progress_now();
 
-        if ((p->stop && *p->stop) || (p->stop_after > 0 && tr->step - first >= p->stop_after)) {
+        if (cs_dist_max_int(p->stop && *p->stop) ||
+            (p->stop_after > 0 && tr->step - first >= p->stop_after)) {
             res->interrupted = true;
             break;
         }
@@ -764,14 +796,14 @@ static int loop(trainer *tr, cs_train_result *res)
         }
         row.wall_s = wall_now(tr);
         row.tokens_per_s = (double)p->batch_tokens / (cs_progress_now() - t0);
-        st = cs_runlog_append_step(tr->log, &row);
+        st = tr->log ? cs_runlog_append_step(tr->log, &row) : CS_OK;
         if (st)
             break;
         if (!isfinite(row.loss_train) || !isfinite(row.grad_norm)) {
             snprintf(msg, sizeof msg, "diverged at step %lld: loss %g, gradient norm %g",
                      (long long)tr->step, row.loss_train, row.grad_norm);
             res->status_code = CS_RUNLOG_DIVERGED;
-            st = cs_runlog_set_status(tr->log, CS_RUNLOG_DIVERGED, msg);
+            st = tr->log ? cs_runlog_set_status(tr->log, CS_RUNLOG_DIVERGED, msg) : CS_OK;
             break;
         }
         if (p->eval_every > 0 && tr->step % p->eval_every == 0) {
@@ -796,14 +828,14 @@ static int loop(trainer *tr, cs_train_result *res)
         snprintf(msg, sizeof msg, "interrupted at step %lld; resume with --resume",
                  (long long)tr->step);
         st = ckpt_save(tr);
-        return st ? st : cs_runlog_set_status(tr->log, CS_RUNLOG_RUNNING, msg);
+        return st || !tr->log ? st : cs_runlog_set_status(tr->log, CS_RUNLOG_RUNNING, msg);
     }
     /* A resumed run that had already finished has its final evaluation in the log. */
     if (last_eval != tr->step && first != tr->steps && (st = log_eval(tr, &res->loss_val)) != CS_OK)
         return st;
     st = ckpt_save(tr);
     res->status_code = CS_RUNLOG_FINISHED;
-    return st ? st : cs_runlog_set_status(tr->log, CS_RUNLOG_FINISHED, NULL);
+    return st || !tr->log ? st : cs_runlog_set_status(tr->log, CS_RUNLOG_FINISHED, NULL);
 }
 
 int cs_train_run(const cs_train_params *p, cs_train_result *res)
