@@ -442,12 +442,20 @@ void cs_fit_loglin_select(cs_fit_loglin *ll, const size_t *rows, size_t m)
 }
 
 /* Vectorisation: GCC's -O2 cost model ("very cheap") leaves the loops below scalar; these
- * functions ask for its "cheap" model, which vectorises them. Other compilers vectorise at -O2
+ * functions ask for its "cheap" model, and for no-trapping-math, without which GCC will not
+ * if-convert the comparisons inside ll_exp and ll_log and leaves the loops scalar ("control flow
+ * in loop"). That option only drops the assumption that floating-point exceptions trap; NaN and
+ * infinities propagate as before (block_lse relies on it). The pointers are restrict so that no
+ * run-time alias check is needed. target_clones adds an AVX2 version chosen at load time on
+ * CPUs that have it: the same IEEE operations lane by lane (no FMA contraction under -std=c11),
+ * so the results are identical bit for bit, 1.3x faster here. Other compilers vectorise at -O2
  * anyway. The functions called inside are forced inline (GCC does not otherwise inline across
  * different optimisation attributes). */
 #if defined(__GNUC__) && !defined(__clang__)
-#define LL_VECTORISE __attribute__((optimize("tree-vectorize", "vect-cost-model=cheap")))
-#define LL_INLINE    __attribute__((always_inline))
+#define LL_VECTORISE                                                                               \
+    __attribute__((optimize("tree-vectorize", "vect-cost-model=cheap", "no-trapping-math"),        \
+                   target_clones("avx2", "default")))
+#define LL_INLINE __attribute__((always_inline))
 #else
 #define LL_VECTORISE
 #define LL_INLINE
@@ -531,7 +539,8 @@ static inline LL_INLINE double ll_log(double s)
 
 /* Log terms of the LL_BLOCK rows from i0 (rows past the data hold padding) into lt (nt,
  * LL_BLOCK) and their maximum into mx. */
-static LL_VECTORISE void block_log_terms(const cs_fit_loglin *ll, size_t i0, double *lt, double *mx)
+static LL_VECTORISE void block_log_terms(const cs_fit_loglin *ll, size_t i0, double *restrict lt,
+                                         double *restrict mx)
 {
     for (size_t k = 0; k < ll->nt; k++) {
         const double *Mk = ll->M + k * ll->nf;
@@ -540,7 +549,7 @@ static LL_VECTORISE void block_log_terms(const cs_fit_loglin *ll, size_t i0, dou
         for (size_t i = 0; i < LL_BLOCK; i++)
             l[i] = Mk[0];
         for (size_t f = 1; f < ll->nf; f++) {
-            const double *F = ll->Fc + f * ll->stride + i0;
+            const double *restrict F = ll->Fc + f * ll->stride + i0;
             double c = Mk[f];
 
             for (size_t i = 0; i < LL_BLOCK; i++)
@@ -558,32 +567,41 @@ static LL_VECTORISE void block_log_terms(const cs_fit_loglin *ll, size_t i0, dou
 }
 
 /* Turns lt into the unnormalised weights exp(lt - mx) and returns their sums in s and the log of
- * the prediction, mx + log s, in lp. */
-static LL_VECTORISE void block_lse(size_t nt, double *lt, const double *mx, double *s, double *lp)
+ * the prediction, mx + log s, in lp; lp[i] is NaN when a log term of row i is not finite (an
+ * overflow in a log term must not pass for a zero term). */
+static LL_VECTORISE void block_lse(size_t nt, double *restrict lt, const double *restrict mx,
+                                   double *restrict s, double *restrict lp)
 {
-    for (size_t i = 0; i < LL_BLOCK; i++)
+    double bad[LL_BLOCK];
+
+    for (size_t i = 0; i < LL_BLOCK; i++) {
         s[i] = 0.0;
+        bad[i] = 0.0;
+    }
     for (size_t k = 0; k < nt; k++) {
-        double *l = lt + k * LL_BLOCK;
+        double *restrict l = lt + k * LL_BLOCK;
 
         for (size_t i = 0; i < LL_BLOCK; i++) {
+            bad[i] += l[i] * 0.0; /* NaN for an infinite or NaN log term, else 0 */
             l[i] = ll_exp(l[i] - mx[i]);
             s[i] += l[i];
         }
     }
     for (size_t i = 0; i < LL_BLOCK; i++)
-        lp[i] = mx[i] + ll_log(s[i]);
+        lp[i] = mx[i] + ll_log(s[i]) + bad[i];
 }
 
-/* NaN unless the log terms of the first nb rows are all finite. */
-static double block_check(size_t nt, const double *lt, size_t nb)
+/* Residuals of the nb rows of a block and, when q is not NULL, the terms' shares of the
+ * prediction q[k * m + i] = weight_k / s (q points at the block's first row). */
+static LL_VECTORISE void block_out(size_t nt, size_t nb, size_t m, const double *restrict lt,
+                                   const double *restrict s, const double *restrict lp,
+                                   const double *restrict y, double *restrict r, double *restrict q)
 {
-    double acc = 0.0;
-
-    for (size_t k = 0; k < nt; k++)
+    for (size_t i = 0; i < nb; i++)
+        r[i] = lp[i] - y[i];
+    for (size_t k = 0; q != NULL && k < nt; k++)
         for (size_t i = 0; i < nb; i++)
-            acc += lt[k * LL_BLOCK + i] * 0.0;
-    return acc;
+            q[k * m + i] = lt[k * LL_BLOCK + i] / s[i];
 }
 
 void cs_fit_loglin_residuals(const cs_fit_loglin *ll, const double *y, double *r, double *q)
@@ -596,16 +614,10 @@ void cs_fit_loglin_residuals(const cs_fit_loglin *ll, const double *y, double *r
     CS_ASSERT(ll->nt <= LL_MAX_TERMS); /* cs_fit_loglin_alloc refuses longer laws */
     for (size_t i0 = 0; i0 < ll->m; i0 += LL_BLOCK) {
         size_t nb = ll->m - i0 < LL_BLOCK ? ll->m - i0 : LL_BLOCK;
-        double bad;
 
         block_log_terms(ll, i0, lt, mx);
-        bad = block_check(ll->nt, lt, nb); /* an overflow in a log term is not finite */
         block_lse(ll->nt, lt, mx, s, lp);
-        for (size_t i = 0; i < nb; i++)
-            r[i0 + i] = lp[i] - y[i0 + i] + bad;
-        for (size_t k = 0; q != NULL && k < ll->nt; k++)
-            for (size_t i = 0; i < nb; i++)
-                q[k * ll->m + i0 + i] = lt[k * LL_BLOCK + i] / s[i];
+        block_out(ll->nt, nb, ll->m, lt, s, lp, y + i0, r + i0, q ? q + i0 : NULL);
     }
 }
 
