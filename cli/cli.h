@@ -17,5 +17,6 @@ int cs_cli_data_stats(int argc, char **argv);
 int cs_cli_data_synth(int argc, char **argv);
 int cs_cli_plot(int argc, char **argv);
 int cs_cli_train(int argc, char **argv);
+int cs_cli_sweep(int argc, char **argv);
 
 #endif /* CS_CLI_CLI_H */

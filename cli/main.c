@@ -24,6 +24,7 @@ static const subcommand commands[] = {
     {"optimal", cs_cli_optimal, "compute-optimal N*, D* (T*, V*) per budget for a fitted law"},
     {"analyze", cs_cli_analyze, "context scaling of a sweep: U-curves, optimal context per budget"},
     {"train", cs_cli_train, "train one model on the CPU, logging loss per step and per position"},
+    {"sweep", cs_cli_sweep, "train a grid of runs (resumable, parallel, or as a Slurm array)"},
     {"runs", cs_cli_runs, "list, show, export and import run logs (HDF5)"},
     {"plot", cs_cli_plot, "draw a figure (C1..C8, S1..S6) as PNG, SVG and PDF through gnuplot"},
     {"data", cs_cli_data,
