@@ -11,6 +11,9 @@ command -v mpirun > /dev/null 2>&1 || { echo "mpirun not found: skipped"; exit 7
 ldd "$CTXSCALE" 2> /dev/null | grep -q libmpi || { echo "built without MPI: skipped"; exit 77; }
 export OPENBLAS_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
+# Under the sanitizers: OpenMPI's own start-up allocations (in plugins it loads and unloads, so
+# no suppression can name them) are never freed; leak checking stays on for the one-rank run.
+mpi() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" mpirun "$@"; }
 RUN=(--layers 2 --d-model 32 --heads 2 --context 64 --batch-tokens 2048 --tokens 40960
      --lr 1e-2 --eval-every 10 --threads 1 -q)
 
@@ -18,7 +21,7 @@ expect_exit 0 "$CTXSCALE" data synth --docs 60 --doc-len 1024 --vocab 64 --alpha
     --floor-docs 0 --out "$T/synth"
 RUN+=(--data "$T/synth")
 expect_exit 0 "$CTXSCALE" train "${RUN[@]}" --out "$T/one"
-expect_exit 0 mpirun -np 2 "$CTXSCALE" train "${RUN[@]}" --out "$T/two"
+expect_exit 0 mpi -np 2 "$CTXSCALE" train "${RUN[@]}" --out "$T/two"
 expect_out "finished 20 steps"
 [ "$(grep -c "finished" "$OUT")" -eq 1 ] || fail "more than rank 0 reported"
 expect_exit 0 "$CTXSCALE" runs show "$T/two/run.h5"
@@ -38,6 +41,6 @@ compare steps 8 2e-2 20 || fail "training loss differs"
 compare eval 5 2e-2 2 || fail "validation loss differs"
 
 # A batch the ranks cannot share: 2048 tokens of T = 64 are 32 windows; 3 ranks refuse.
-expect_exit 2 mpirun -np 3 "$CTXSCALE" train "${RUN[@]}" --out "$T/three"
+expect_exit 2 mpi -np 3 "$CTXSCALE" train "${RUN[@]}" --out "$T/three"
 expect_err "cannot share equally"
 echo ok
