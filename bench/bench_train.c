@@ -404,7 +404,11 @@ typedef struct bench_state {
     float *adam_m;
     float *adam_v;
     uint32_t *windows; /* (B, T + 1) */
+    float *sq;         /* (3, PAIR_N, PAIR_N): A, B, C of the paired sgemm */
 } bench_state;
+
+/* Side of the square sgemm timed right after every step. */
+#define PAIR_N 1024
 
 static double one_step(bench_state *s, const cs_ops *ops, size_t B, size_t T, int step)
 {
@@ -427,6 +431,29 @@ static double one_step(bench_state *s, const cs_ops *ops, size_t B, size_t T, in
     return now() - t0;
 }
 
+/* GFLOP/s of a PAIR_N³ sgemm on OpenMP's number of threads (OpenBLAS's own threading), timed
+ * for at least 60 ms. Run right after a step, it measures the machine as the step found it (other
+ * work on a shared machine comes and goes within seconds). Leaves OpenBLAS on one thread, as
+ * the ops set it. */
+static double paired_rate(bench_state *s)
+{
+    const float *pa = s->sq, *pb = s->sq + PAIR_N * PAIR_N;
+    float *pc = s->sq + 2 * PAIR_N * PAIR_N;
+    double t0, t;
+    long reps = 0;
+
+    openblas_set_num_threads(omp_get_max_threads());
+    t0 = now();
+    do {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, PAIR_N, PAIR_N, PAIR_N, 1.0f, pa,
+                    PAIR_N, pb, PAIR_N, 0.0f, pc, PAIR_N);
+        reps++;
+        t = now() - t0;
+    } while (t < 0.06);
+    openblas_set_num_threads(1);
+    return 2.0 * PAIR_N * PAIR_N * (double)PAIR_N * (double)reps / t / 1e9;
+}
+
 static int bench_setup(bench_state *s, const bench_args *a, const cs_ops *ops)
 {
     size_t n, B = (size_t)a->batch, T = (size_t)a->shape.context;
@@ -440,13 +467,15 @@ static int bench_setup(bench_state *s, const bench_args *a, const cs_ops *ops)
     s->adam_m = malloc(n * sizeof(float));
     s->adam_v = malloc(n * sizeof(float));
     s->windows = malloc(B * (T + 1) * sizeof *s->windows);
-    if (!s->adam_m || !s->adam_v || !s->windows)
+    s->sq = malloc(3 * PAIR_N * PAIR_N * sizeof *s->sq);
+    if (!s->adam_m || !s->adam_v || !s->windows || !s->sq)
         return cs_fail(CS_ENOMEM, "out of memory");
     /* Zeroed through the ops table, which the compiler cannot turn into calloc (whose pages stay
      * untouched): the RSS before the first step then holds them. */
     ops->zero(s->adam_m, n);
     ops->zero(s->adam_v, n);
     cs_rng_seed(&r, 2, 0);
+    cs_rng_fill_uniform(&r, s->sq, 3 * PAIR_N * PAIR_N, -1.0f, 1.0f);
     for (size_t i = 0; i < B * (T + 1); i++)
         s->windows[i] = (uint32_t)cs_rng_below(&r, (uint64_t)a->shape.vocab);
     return 0;
@@ -503,6 +532,55 @@ static void print_rates(const bench_args *a, double *times, size_t n, const doub
     print_rate(a, "fastest", times[0], sgemm_best, mix_best);
 }
 
+/* Times the steps into times[] (s) and, with --sgemm 1, the paired sgemm rate after each into
+ * rates[] (GFLOP/s); prints both. */
+static void run_steps(bench_state *s, const bench_args *a, const cs_ops *ops, double *times,
+                      double *rates)
+{
+    size_t B = (size_t)a->batch, T = (size_t)a->shape.context;
+
+    for (long k = 0; k < a->steps; k++) {
+        times[k] = one_step(s, ops, B, T, (int)k + 2);
+        rates[k] = a->sgemm ? paired_rate(s) : 0.0;
+    }
+    printf("step times (ms):");
+    for (long k = 0; k < a->steps; k++)
+        printf(" %.1f", 1e3 * times[k]);
+    if (a->sgemm) {
+        printf("\nsgemm %d^3 right after each step (GFLOP/s):", PAIR_N);
+        for (long k = 0; k < a->steps; k++)
+            printf(" %.1f", rates[k]);
+    }
+    printf("\n");
+}
+
+/* The ratio of the model's FLOP/s in each step to the sgemm rate measured right after it: the
+ * pairing cancels most of the load other processes put on a shared machine. */
+static void print_paired(const bench_args *a, const double *times, const double *rates, size_t n)
+{
+    double *rk = malloc(n * sizeof *rk), *rl = malloc(n * sizeof *rl), *rr = malloc(n * sizeof *rr);
+    double kaplan = 0.0, lmhead = 0.0, tok = (double)(a->batch * a->shape.context);
+    size_t fast = 0;
+
+    if (!rk || !rl || !rr) {
+        free(rk), free(rl), free(rr);
+        return;
+    }
+    cs_flops_per_token(&a->shape, CS_FLOPS_KAPLAN, &kaplan);
+    cs_flops_per_token(&a->shape, CS_FLOPS_LMHEAD, &lmhead);
+    for (size_t k = 0; k < n; k++) {
+        rk[k] = tok / times[k] * kaplan / 1e9 / rates[k];
+        rl[k] = tok / times[k] * lmhead / 1e9 / rates[k];
+        rr[k] = rates[k];
+        fast = times[k] < times[fast] ? k : fast;
+    }
+    printf("model FLOP/s / sgemm rate right after the same step: kaplan %.2f at the fastest step, "
+           "median %.2f; lmhead %.2f, median %.2f (paired sgemm: %.1f GFLOP/s at the fastest "
+           "step, median %.1f)\n",
+           rk[fast], median(rk, n), rl[fast], median(rl, n), rates[fast], median(rr, n));
+    free(rk), free(rl), free(rr);
+}
+
 // ---- arguments -----------------------------------------------------------------------------
 
 static int set_preset(bench_args *a, const char *name)
@@ -556,7 +634,7 @@ int main(int argc, char **argv)
 {
     bench_args a = {.steps = 10, .sgemm = 1, .profile = 1};
     bench_state s = {0};
-    double *times, rss0, rss1, peak, sgemm[2] = {0, 0}, best[2] = {0, 0}, mix[2] = {0, 0};
+    double *times, *rates, rss0, rss1, peak, sgemm[2] = {0, 0}, best[2] = {0, 0}, mix[2] = {0, 0};
     size_t B, T;
 
     set_preset(&a, "tiny");
@@ -582,20 +660,20 @@ int main(int argc, char **argv)
     rss1 = rss_mb();
     memset(pr_time, 0, sizeof pr_time);
     times = malloc((size_t)a.steps * sizeof *times);
-    for (long k = 0; k < a.steps; k++)
-        times[k] = one_step(&s, a.profile ? &timed_ops : cs_cpu_ops(), B, T, (int)k + 2);
-    printf("step times (ms):");
-    for (long k = 0; k < a.steps; k++)
-        printf(" %.1f", 1e3 * times[k]);
-    printf("\n");
+    rates = malloc((size_t)a.steps * sizeof *rates);
+    if (!times || !rates)
+        return 1;
+    run_steps(&s, &a, a.profile ? &timed_ops : cs_cpu_ops(), times, rates);
     peak = peak_rss_mb();
+    if (a.sgemm)
+        print_paired(&a, times, rates, (size_t)a.steps);
     if (a.sgemm)
         sgemm_report(&a.shape, B * T, sgemm, best, mix);
     if (a.profile)
         print_profile(median(times, (size_t)a.steps), a.steps);
     print_rates(&a, times, (size_t)a.steps, sgemm, mix[0], best, mix[1]);
     print_memory(&a, cs_model_n_params(s.m), rss0, rss1, peak);
-    free(times), free(s.adam_m), free(s.adam_v), free(s.windows);
+    free(times), free(rates), free(s.adam_m), free(s.adam_v), free(s.windows), free(s.sq);
     cs_model_free(s.m);
     return 0;
 }

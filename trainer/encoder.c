@@ -3,6 +3,7 @@
 #include "trainer/encoder.h"
 
 #include "core/error.h"
+#include "trainer/vecmath.h"
 
 #include <string.h>
 
@@ -13,7 +14,7 @@
 void cs_encoder_forward_cpu(float *out, const uint32_t *tokens, const float *wte, size_t BT,
                             size_t C, size_t V)
 {
-#pragma omp parallel for schedule(static) if (BT * C >= 65536)
+#pragma omp parallel for schedule(static) if (BT * C >= CS_VM_PAR_STREAM)
     for (size_t r = 0; r < BT; r++) {
         CS_ASSERT(tokens[r] < V);
         memcpy(out + r * C, wte + (size_t)tokens[r] * C, C * sizeof(float));
@@ -27,7 +28,7 @@ void cs_encoder_backward_cpu(float *dwte, const float *dout, const uint32_t *tok
 
     for (size_t r = 0; r < BT; r++)
         CS_ASSERT(tokens[r] < V);
-#pragma omp parallel for schedule(static) if (BT * C >= 65536)
+#pragma omp parallel for schedule(static) if (BT * C >= CS_VM_PAR_STREAM)
     for (size_t k = 0; k < n_chunks; k++) {
         size_t c0 = k * ENC_CHUNK;
         size_t c1 = c0 + ENC_CHUNK < C ? c0 + ENC_CHUNK : C;

@@ -7,8 +7,9 @@
 /* Channels per task when summing dweight and dbias over rows (a stack array of doubles). */
 #define LN_CHUNK 64
 
-/* Elements (BT·C) below which a pass runs on one thread (tens of microseconds of work). */
-#define LN_PAR_MIN 65536
+/* Elements (BT·C) below which a pass runs on one thread (about 0.3 ms of work; see
+ * CS_VM_PAR_STREAM in trainer/vecmath.h). */
+#define LN_PAR_MIN (1 << 19)
 
 /* Row statistics in double; the sums over channels are vectorised (a fixed order for a given
  * build, independent of the number of threads). */

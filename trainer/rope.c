@@ -3,6 +3,7 @@
 #include "trainer/rope.h"
 
 #include "core/error.h"
+#include "trainer/vecmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -60,7 +61,7 @@ static void rope_apply(float *out, const float *inp, const float *cos_tab, const
     CS_ASSERT(NH > 0 && C % NH == 0);
     HS = C / NH;
     CS_ASSERT(HS % 2 == 0);
-#pragma omp parallel for schedule(static) if (B * T * C >= 16384)
+#pragma omp parallel for schedule(static) if (B * T * 3 * C >= CS_VM_PAR_STREAM)
     for (size_t r = 0; r < B * T; r++) {
         size_t t = r % T;
 

@@ -21,6 +21,12 @@
  * n = 128 (e^x overflows float from 88.7228). */
 #define CS_VM_EXP_HI 88.37625f
 
+/* Elements below which a memory-bound loop (a few streams of floats, little arithmetic) runs on
+ * one thread: about half a millisecond of work or less. On an idle machine a parallel region
+ * costs microseconds, but with other processes on the cores it costs up to a scheduler time
+ * slice; such loops gain little from a second thread anyway (docs/trainer_ops.md). */
+#define CS_VM_PAR_STREAM (1 << 20)
+
 /* e^x in float, relative error below 2e-7 (about 2 ulp) for x in [CS_VM_EXP_LO, CS_VM_EXP_HI];
  * 0 below, +inf above, NaN for NaN. Cody–Waite reduction x = n ln2 + r, |r| ≤ ln2/2, a degree-7
  * polynomial for e^r (Cephes' expf coefficients), and 2^n built in the exponent bits. The
