@@ -1,8 +1,9 @@
 /* cli/train.c: `ctxscale train` — one training run of the CPU trainer (trainer/train.h). Every
  * setting is a key of a run config (INI, docs/config.md) and also a flag; flags override the
  * file. --dry-run prints the model's size, FLOPs and memory without training. SIGINT and
- * SIGTERM checkpoint and close the log. docs/trainer.md lists the settings. Tests:
- * tests/cli/test_train.sh, tests/cli/test_train_resume.sh.
+ * SIGTERM checkpoint and close the log; under mpirun the ranks train data parallel
+ * (trainer/dist.h). docs/trainer.md lists the settings. Tests: tests/cli/test_train.sh,
+ * tests/cli/test_train_resume.sh, tests/cli/test_train_mpi.sh.
  */
 #include "cli/cli.h"
 #include "cli/opt.h"
@@ -12,6 +13,7 @@
 #include "core/parse.h"
 #include "core/progress.h"
 #include "core/runlog.h"
+#include "data/store.h"
 #include "trainer/dist.h"
 #include "trainer/schedule.h"
 #include "trainer/train.h"
@@ -58,6 +60,8 @@ static const key_def keys[] = {
     {"d-model", "model", "d_model", K_COUNT, "C", "model width (256)"},
     {"heads", "model", "heads", K_COUNT, "H", "attention heads, dividing d_model (4)"},
     {"rope-theta", "model", "rope_theta", K_POS, "B", "rotary base frequency (10000)"},
+    {"mup-base-width", "model", "mup_base_width", K_COUNT, "W",
+     "muP with width multiplier d_model / W; 0: GPT-2 parametrisation (0)"},
     {"tokens", "train", "tokens", K_NUM, "D", "training tokens; steps = D / batch tokens (20e6)"},
     {"batch-tokens", "train", "batch_tokens", K_COUNT, "N",
      "tokens per optimizer step, a multiple of T (16384)"},
@@ -79,7 +83,7 @@ static const key_def keys[] = {
     {"eval-every", "eval", "every", K_COUNT, "K", "steps between evaluations; 0: at the end (100)"},
     {"eval-windows", "eval", "windows", K_COUNT, "N", "validation windows per evaluation (16)"},
     {"extrap", "eval", "extrap", K_COUNT, "X",
-     "evaluate positions up to X times T (rotary extrapolation) (2)"},
+     "evaluate positions up to X times T (rotary extrapolation) (4)"},
     {"bins-per-octave", "eval", "bins_per_octave", K_POS, "B",
      "contextwise loss bins per doubling of position (4)"},
     {"ckpt-every", "run", "ckpt_every", K_COUNT, "K",
@@ -163,6 +167,7 @@ static int read_settings(cs_config *cfg, cs_train_params *p)
     COUNT("model", "d_model", d_model);
     COUNT("model", "heads", n_head);
     NUM("model", "rope_theta", rope_theta, CS_PARSE_POSITIVE);
+    COUNT("model", "mup_base_width", mup_base_width);
     NUM("train", "tokens", tokens, CS_PARSE_NONNEGATIVE);
     COUNT("train", "batch_tokens", batch_tokens);
     COUNT("train", "micro_tokens", micro_tokens);
@@ -200,30 +205,49 @@ static int read_settings(cs_config *cfg, cs_train_params *p)
     return st ? st : cs_config_check_unused(cfg);
 }
 
+/* Floats of the model's activation buffers for B windows of T positions (trainer/model.c's
+ * layout: per layer 18 C per position plus the attention probabilities, n_head T per position;
+ * the logits, V per position; 15 C per position of embeddings, final LayerNorm and backward
+ * workspaces; a T x T attention scratch). An estimate from the shapes, not a measurement. */
+static double act_floats(const cs_model_shape *s, double B, double T)
+{
+    double C = (double)s->d_model, L = (double)s->n_layer, H = (double)s->n_head;
+
+    return B * T * (L * (18.0 * C + H * T) + (double)s->vocab + 15.0 * C + 4.0) + T * T;
+}
+
+/* The store's vocabulary when --vocab is 0 and the store opens; 0 otherwise. */
+static int64_t store_vocab(const cs_train_params *p)
+{
+    cs_store *st = NULL;
+    int64_t v = 0;
+
+    if (p->vocab > 0 || !p->data || cs_store_open(p->data, &st) != CS_OK)
+        return 0;
+    v = (int64_t)cs_store_vocab(st);
+    cs_store_close(st);
+    return v;
+}
+
 static void dry_run(const cs_train_params *p)
 {
-    cs_model_shape s = {p->n_layer, p->d_model, p->n_head, p->vocab > 0 ? p->vocab : 0, p->context};
+    cs_model_shape s = {p->n_layer, p->d_model, p->n_head, p->vocab, p->context};
+    int64_t from_store = store_vocab(p), micro = cs_train_micro_tokens(p);
+    double fpt = 0, steps = (double)cs_train_steps(p), opt, train, eval;
     cs_param_count pc;
-    double fpt = 0, steps = (double)cs_train_steps(p), C, V;
-    double opt_bytes, act_bytes, micro = p->micro_tokens > 0 ? (double)p->micro_tokens : 0;
 
+    if (from_store > 0)
+        s.vocab = from_store;
     if (s.vocab == 0)
-        s.vocab = 256; /* the store's vocabulary is not read in a dry run without --vocab */
+        s.vocab = 256; /* no store to read the vocabulary from */
     if (cs_flops_count_params(&s, &pc) != CS_OK || cs_flops_per_token(&s, CS_FLOPS_DEFAULT, &fpt))
         return;
-    C = (double)s.d_model;
-    V = (double)s.vocab;
-    if (micro == 0)
-        micro = fmin((double)p->batch_tokens, 8192);
-    opt_bytes = 4.0 * 4.0 * (double)pc.total; /* params, grads, Adam m and v, fp32 */
-    /* Activations kept for the backward pass per token: about 16 C floats per layer plus the
-     * attention probabilities (n_head T per layer), plus logits and their gradient (2 V). */
-    act_bytes = 4.0 * micro *
-                ((double)s.n_layer * (16.0 * C + 2.0 * (double)s.n_head * (double)s.context) +
-                 2.0 * V + 4.0 * C);
+    opt = 16.0 * (double)pc.total / 1048576.0; /* params, grads, Adam m and v: float32 */
+    train = 4.0 * act_floats(&s, (double)(micro / p->context), (double)p->context) / 1048576.0;
+    eval = 4.0 * act_floats(&s, 1.0, (double)(p->context * p->extrap)) / 1048576.0;
     printf("model: n_layer %lld, d_model %lld, n_head %lld, vocab %lld%s, context %lld\n",
            (long long)s.n_layer, (long long)s.d_model, (long long)s.n_head, (long long)s.vocab,
-           p->vocab > 0 ? "" : " (assumed; the store's is read when training)",
+           p->vocab > 0 || from_store > 0 ? "" : " (assumed; the store's is read when training)",
            (long long)s.context);
     printf("parameters: %lld total, %lld non-embedding, %lld embedding\n", (long long)pc.total,
            (long long)pc.non_embedding, (long long)pc.embedding);
@@ -231,9 +255,11 @@ static void dry_run(const cs_train_params *p)
     printf("steps: %.0f of %lld tokens; planned tokens %.6g; planned FLOPs %.6g\n", steps,
            (long long)p->batch_tokens, steps * (double)p->batch_tokens,
            fpt * steps * (double)p->batch_tokens);
-    printf("memory (estimate): optimizer state %.1f MiB, activations %.1f MiB per %.0f-token "
-           "micro-batch\n",
-           opt_bytes / 1048576.0, act_bytes / 1048576.0, micro);
+    printf("memory (estimate): parameters, gradients and Adam state %.1f MiB; activations %.1f "
+           "MiB per %lld-token micro-batch, %.1f MiB to evaluate %lld positions; peak about "
+           "%.1f MiB\n",
+           opt, train, (long long)micro, eval, (long long)(p->context * p->extrap),
+           opt + fmax(train, eval));
 }
 
 int cs_cli_train(int argc, char **argv)

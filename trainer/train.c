@@ -1,6 +1,7 @@
 /* trainer/train.c: the CPU training loop, evaluation with contextwise loss, checkpoints and
- * resume. Declared in trainer/train.h; documented in docs/trainer.md; tested by
- * tests/cli/test_train.sh and tests/cli/test_train_resume.sh.
+ * resume, μP. Declared in trainer/train.h; documented in docs/trainer.md; tested by
+ * tests/unit/test_train.c, tests/cli/test_train.sh, tests/cli/test_train_resume.sh and
+ * tests/cli/test_train_mpi.sh.
  */
 #include "trainer/train.h"
 
@@ -48,11 +49,14 @@ typedef struct trainer {
     size_t n_bins;
     double *cw; /* (n_bins) */
     cs_schedule sched;
-    cs_rng rng;    /* state after initialisation (checkpointed) */
-    uint64_t hash; /* configuration hash */
-    double fpt;    /* training FLOPs per token */
+    double width_mult;                 /* μP: d_model / mup_base_width; 1 without μP */
+    double lr_mult[CS_MODEL_NTENSORS]; /* learning-rate factor per tensor (μP); 1 without */
+    cs_rng rng;                        /* state after initialisation (checkpointed) */
+    uint64_t hash;                     /* configuration hash */
+    double fpt;                        /* training FLOPs per token */
     double bytes_per_token;
     int64_t steps, step; /* planned, completed */
+    int64_t last_eval;   /* step of this segment's last evaluation; -1: none yet */
     size_t B, Bm, n_micro, T, P;
     size_t B_local;        /* windows of each batch this rank computes: B / ranks */
     int rank, ranks;       /* data-parallel rank and count (trainer/dist.h) */
@@ -84,7 +88,7 @@ cs_train_params cs_train_default_params(void)
     p.seed = 1;
     p.eval_every = 100;
     p.eval_windows = 16;
-    p.extrap = 2;
+    p.extrap = 4;
     p.bins_per_octave = 4;
     p.ckpt_every = 200;
     return p;
@@ -97,12 +101,12 @@ int64_t cs_train_steps(const cs_train_params *p)
     return (int64_t)floor(p->tokens / (double)p->batch_tokens);
 }
 
-static size_t micro_tokens(const cs_train_params *p)
+int64_t cs_train_micro_tokens(const cs_train_params *p)
 {
-    size_t T = (size_t)p->context, bt = (size_t)p->batch_tokens, mt;
+    int64_t T = p->context, bt = p->batch_tokens, mt;
 
     if (p->micro_tokens > 0)
-        return (size_t)p->micro_tokens;
+        return p->micro_tokens;
     mt = bt < 8192 ? bt : 8192;
     mt = mt / T * T;
     while (mt > T && bt % mt != 0)
@@ -140,6 +144,9 @@ int cs_train_check(const cs_train_params *p)
                        "--tokens = %g with --batch-tokens = %lld: zero optimizer "
                        "steps",
                        p->tokens, (long long)p->batch_tokens);
+    if (p->mup_base_width < 0)
+        return cs_fail(CS_EINPUT, "--mup-base-width = %lld: expected 0 (off) or a width >= 1",
+                       (long long)p->mup_base_width);
     if (p->extrap < 1 || p->eval_windows < 1 || p->eval_every < 0 || p->ckpt_every < 0 ||
         p->stop_after < 0)
         return cs_fail(CS_EINPUT, "--extrap and --eval-windows must be >= 1, --eval-every, "
@@ -172,6 +179,11 @@ static uint64_t config_hash(const trainer *tr)
         (long long)p->eval_every, (long long)p->eval_windows, (long long)p->extrap,
         p->bins_per_octave, (unsigned long long)cs_store_split_tokens(tr->store, CS_STORE_TRAIN));
 
+    /* Added only when on, so the hash of a GPT-2-parametrised run is unchanged. */
+    if (p->mup_base_width > 0 && n > 0 && (size_t)n < sizeof buf)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, " mup%lld", (long long)p->mup_base_width);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        n = (int)strlen(buf);
     return cs_store_fnv1a(CS_STORE_FNV_INIT, buf, (size_t)n);
 }
 
@@ -202,6 +214,7 @@ static int log_config_ints(trainer *tr, const cs_param_count *pc)
         {"threads", p->threads},
         {"data_tokens", (int64_t)cs_store_split_tokens(tr->store, CS_STORE_TRAIN)},
         {"ranks", tr->ranks},
+        {"mup_base_width", p->mup_base_width},
     };
     int st = CS_OK;
 
@@ -229,6 +242,7 @@ static int log_config(trainer *tr, const cs_param_count *pc)
         {"data_bytes_per_token", tr->bytes_per_token},
         {"flops_per_token", tr->fpt},
         {"eval_bins_per_octave", p->bins_per_octave},
+        {"mup_width_mult", tr->width_mult},
     };
     const struct {
         const char *k;
@@ -242,6 +256,7 @@ static int log_config(trainer *tr, const cs_param_count *pc)
         {"device", "cpu"},
         {"sampler", "longdoc"},
         {"position_encoding", "rope"},
+        {"parametrization", p->mup_base_width > 0 ? "mup" : "standard"},
     };
     int st = log_config_ints(tr, pc);
 
@@ -513,6 +528,45 @@ static int make_out_dir(const char *dir)
     return CS_OK;
 }
 
+/* μP (docs/trainer.md), with m = d_model / mup_base_width: hidden matrices get learning rate
+ * lr / m; the readout multiplier 1/m of the tied embedding is carried by the final LayerNorm
+ * (gain initialised to 1/m, gain and bias at learning rate lr / m: for Adam, the same dynamics
+ * as multiplying the logits by 1/m); everything else keeps lr. Without μP every factor is 1. */
+static void mup_setup(trainer *tr)
+{
+    double m =
+        tr->p->mup_base_width > 0 ? (double)tr->shape.d_model / (double)tr->p->mup_base_width : 1.0;
+
+    tr->width_mult = m;
+    for (size_t i = 0; i < CS_MODEL_NTENSORS; i++) {
+        bool scaled = i == CS_MODEL_QKVW || i == CS_MODEL_ATTPROJW || i == CS_MODEL_FCW ||
+                      i == CS_MODEL_FCPROJW || i == CS_MODEL_LNFW || i == CS_MODEL_LNFB;
+
+        tr->lr_mult[i] = scaled ? 1.0 / m : 1.0;
+    }
+}
+
+/* μP's initialisation on top of GPT-2's: hidden matrices' standard deviation divided by √m
+ * (variance ∝ 1/fan_in), final LayerNorm gain 1/m. Nothing changes when m = 1. */
+static void mup_init(trainer *tr)
+{
+    float *w = cs_model_params(tr->model);
+    const size_t hidden[] = {CS_MODEL_QKVW, CS_MODEL_ATTPROJW, CS_MODEL_FCW, CS_MODEL_FCPROJW};
+    const cs_model_tensor *t;
+    float s = (float)(1.0 / sqrt(tr->width_mult));
+
+    if (tr->width_mult == 1.0)
+        return;
+    for (size_t k = 0; k < sizeof hidden / sizeof hidden[0]; k++) {
+        t = cs_model_tensor_at(tr->model, hidden[k]);
+        for (size_t i = 0; i < t->size; i++)
+            w[t->offset + i] *= s;
+    }
+    t = cs_model_tensor_at(tr->model, CS_MODEL_LNFW);
+    for (size_t i = 0; i < t->size; i++)
+        w[t->offset + i] = (float)(1.0 / tr->width_mult);
+}
+
 /* A new run: initialise, create the log with every setting. */
 static int start_fresh(trainer *tr)
 {
@@ -521,6 +575,7 @@ static int start_fresh(trainer *tr)
     int st;
 
     cs_model_init(tr->model, tr->p->seed);
+    mup_init(tr);
     cs_rng_seed(&tr->rng, tr->p->seed, 1);
     if (tr->p->init_from) {
         st = ckpt_load(tr, tr->p->init_from, false);
@@ -562,7 +617,7 @@ static int setup(trainer *tr)
                        "cannot share equally",
                        (long long)p->batch_tokens, tr->B, tr->T, tr->ranks);
     tr->B_local = tr->B / (size_t)tr->ranks;
-    tr->Bm = micro_tokens(p) / tr->T;
+    tr->Bm = (size_t)cs_train_micro_tokens(p) / tr->T;
     if (tr->Bm > tr->B_local)
         tr->Bm = tr->B_local;
     while (tr->B_local % tr->Bm != 0)
@@ -580,6 +635,7 @@ static int setup(trainer *tr)
     st = st ? st : alloc_state(tr);
     if (st)
         return st;
+    mup_setup(tr);
     tr->hash = config_hash(tr);
     tr->t_start = cs_progress_now();
     if (p->resume) {
@@ -661,11 +717,11 @@ static int train_step(trainer *tr, cs_runlog_step *row)
     for (size_t i = 0; i < CS_MODEL_NTENSORS; i++) {
         const cs_model_tensor *t = cs_model_tensor_at(tr->model, i);
 
-        cs_cpu_ops()->adamw_update(cs_model_params(tr->model) + t->offset, tr->m + t->offset,
-                                   tr->v + t->offset, cs_model_grads(tr->model) + t->offset,
-                                   t->size, (float)lr, (float)p->beta1, (float)p->beta2,
-                                   (float)p->eps, t->is_matrix ? (float)p->weight_decay : 0.0f,
-                                   scale, (int)(tr->step + 1));
+        cs_cpu_ops()->adamw_update(
+            cs_model_params(tr->model) + t->offset, tr->m + t->offset, tr->v + t->offset,
+            cs_model_grads(tr->model) + t->offset, t->size, (float)(lr * tr->lr_mult[i]),
+            (float)p->beta1, (float)p->beta2, (float)p->eps,
+            t->is_matrix ? (float)p->weight_decay : 0.0f, scale, (int)(tr->step + 1));
     }
     return CS_OK;
 }
@@ -763,19 +819,76 @@ static cs_progress *start_progress(const trainer *tr)
     return pg;
 }
 
+/* Logs step tr->step's row (filled by train_step), stopping the run as diverged when its loss or
+ * gradient norm is not finite; then evaluates and checkpoints when due. */
+static int after_step(trainer *tr, cs_runlog_step *row, double t0, cs_train_result *res)
+{
+    const cs_train_params *p = tr->p;
+    cs_sampler_counts c;
+    char msg[256];
+    int st;
+
+    row->step = tr->step;
+    row->tokens = tr->step * p->batch_tokens;
+    row->flops = tr->fpt * (double)row->tokens;
+    if (cs_sampler_count(tr->train, (uint64_t)tr->step, &c) == CS_OK) {
+        row->tokens_unique = (int64_t)c.unique_tokens;
+        row->epoch = c.epochs;
+    }
+    row->wall_s = wall_now(tr);
+    row->tokens_per_s = (double)p->batch_tokens / (cs_progress_now() - t0);
+    st = tr->log ? cs_runlog_append_step(tr->log, row) : CS_OK;
+    if (st)
+        return st;
+    if (!isfinite(row->loss_train) || !isfinite(row->grad_norm)) {
+        snprintf(msg, sizeof msg, "diverged at step %lld: loss %g, gradient norm %g",
+                 (long long)tr->step, row->loss_train, row->grad_norm);
+        res->status_code = CS_RUNLOG_DIVERGED;
+        return tr->log ? cs_runlog_set_status(tr->log, CS_RUNLOG_DIVERGED, msg) : CS_OK;
+    }
+    if (p->eval_every > 0 && tr->step % p->eval_every == 0) {
+        st = log_eval(tr, &res->loss_val);
+        if (st)
+            return st;
+        tr->last_eval = tr->step;
+    }
+    return p->ckpt_every > 0 && tr->step % p->ckpt_every == 0 ? ckpt_save(tr) : CS_OK;
+}
+
+/* The end of a run that was not stopped by an error or a divergence: a checkpoint, and for a
+ * finished run its final evaluation and status. */
+static int finish(trainer *tr, int64_t first, cs_train_result *res)
+{
+    char msg[256];
+    int st;
+
+    if (res->interrupted) {
+        snprintf(msg, sizeof msg, "interrupted at step %lld; resume with --resume",
+                 (long long)tr->step);
+        st = ckpt_save(tr);
+        return st || !tr->log ? st : cs_runlog_set_status(tr->log, CS_RUNLOG_RUNNING, msg);
+    }
+    /* A resumed run that had already finished has its final evaluation in the log. */
+    if (tr->last_eval != tr->step && first != tr->steps &&
+        (st = log_eval(tr, &res->loss_val)) != CS_OK)
+        return st;
+    st = ckpt_save(tr);
+    res->status_code = CS_RUNLOG_FINISHED;
+    return st || !tr->log ? st : cs_runlog_set_status(tr->log, CS_RUNLOG_FINISHED, NULL);
+}
+
 /* The training loop from tr->step to the end, an interruption or a divergence. */
 static int loop(trainer *tr, cs_train_result *res)
 {
     const cs_train_params *p = tr->p;
     cs_progress *pg = start_progress(tr);
-    int64_t first = tr->step, last_eval = -1;
-    char msg[256];
+    int64_t first = tr->step;
     int st = CS_OK;
 
     res->status_code = CS_RUNLOG_RUNNING;
-    while (tr->step < tr->steps) {
+    tr->last_eval = -1;
+    while (tr->step < tr->steps && res->status_code == CS_RUNLOG_RUNNING) {
         cs_runlog_step row = cs_runlog_step_unknown();
-        cs_sampler_counts c;
         double t0 = cs_progress_now();
 
         if (cs_dist_max_int(p->stop && *p->stop) ||
@@ -787,32 +900,8 @@ static int loop(trainer *tr, cs_train_result *res)
         if (st)
             break;
         tr->step++;
-        row.step = tr->step;
-        row.tokens = tr->step * p->batch_tokens;
-        row.flops = tr->fpt * (double)row.tokens;
-        if (cs_sampler_count(tr->train, (uint64_t)tr->step, &c) == CS_OK) {
-            row.tokens_unique = (int64_t)c.unique_tokens;
-            row.epoch = c.epochs;
-        }
-        row.wall_s = wall_now(tr);
-        row.tokens_per_s = (double)p->batch_tokens / (cs_progress_now() - t0);
-        st = tr->log ? cs_runlog_append_step(tr->log, &row) : CS_OK;
+        st = after_step(tr, &row, t0, res);
         if (st)
-            break;
-        if (!isfinite(row.loss_train) || !isfinite(row.grad_norm)) {
-            snprintf(msg, sizeof msg, "diverged at step %lld: loss %g, gradient norm %g",
-                     (long long)tr->step, row.loss_train, row.grad_norm);
-            res->status_code = CS_RUNLOG_DIVERGED;
-            st = tr->log ? cs_runlog_set_status(tr->log, CS_RUNLOG_DIVERGED, msg) : CS_OK;
-            break;
-        }
-        if (p->eval_every > 0 && tr->step % p->eval_every == 0) {
-            st = log_eval(tr, &res->loss_val);
-            if (st)
-                break;
-            last_eval = tr->step;
-        }
-        if (p->ckpt_every > 0 && tr->step % p->ckpt_every == 0 && (st = ckpt_save(tr)) != CS_OK)
             break;
         if (pg) {
             cs_progress_set_suffix(pg, "loss %.4f", row.loss_train);
@@ -824,18 +913,7 @@ static int loop(trainer *tr, cs_train_result *res)
     cs_progress_free(pg);
     if (st || res->status_code == CS_RUNLOG_DIVERGED)
         return st;
-    if (res->interrupted) {
-        snprintf(msg, sizeof msg, "interrupted at step %lld; resume with --resume",
-                 (long long)tr->step);
-        st = ckpt_save(tr);
-        return st || !tr->log ? st : cs_runlog_set_status(tr->log, CS_RUNLOG_RUNNING, msg);
-    }
-    /* A resumed run that had already finished has its final evaluation in the log. */
-    if (last_eval != tr->step && first != tr->steps && (st = log_eval(tr, &res->loss_val)) != CS_OK)
-        return st;
-    st = ckpt_save(tr);
-    res->status_code = CS_RUNLOG_FINISHED;
-    return st || !tr->log ? st : cs_runlog_set_status(tr->log, CS_RUNLOG_FINISHED, NULL);
+    return finish(tr, first, res);
 }
 
 int cs_train_run(const cs_train_params *p, cs_train_result *res)

@@ -5,8 +5,9 @@
  * gradient accumulation over micro-batches so that the tokens per optimizer step stay fixed
  * across contexts, a run log row per step and per evaluation (core/runlog.h), checkpoints and
  * bit-identical resume. docs/trainer.md describes the settings, the evaluation, the checkpoint
- * format and the resume guarantees. Tested by tests/cli/test_train.sh and
- * tests/cli/test_train_resume.sh (through `ctxscale train`).
+ * format, the resume guarantees and μP. Tested by tests/unit/test_train.c and, through
+ * `ctxscale train`, tests/cli/test_train.sh, tests/cli/test_train_resume.sh and
+ * tests/cli/test_train_mpi.sh.
  */
 #ifndef CS_TRAINER_TRAIN_H
 #define CS_TRAINER_TRAIN_H
@@ -34,6 +35,9 @@ typedef struct cs_train_params {
     int64_t context;             /* T, default 256 */
     int64_t vocab;               /* 0 (default): the store's; else must equal the store's */
     double rope_theta;           /* rotary base, default 10000 */
+    int64_t mup_base_width;      /* μP with width multiplier d_model / mup_base_width (the
+                                    initialisation and per-tensor learning rates of
+                                    docs/trainer.md); 0 (default): GPT-2's parametrisation */
     int64_t batch_tokens;        /* tokens per optimizer step, a multiple of T (default 16384) */
     int64_t micro_tokens;        /* tokens per micro-batch, a multiple of T dividing batch_tokens;
                                     0 (default): min(batch_tokens, 8192) rounded to a valid value */
@@ -50,7 +54,7 @@ typedef struct cs_train_params {
     uint64_t seed;               /* init and data order; default 1 */
     int64_t eval_every;          /* steps between evaluations; 0: only at the end (default 100) */
     int64_t eval_windows;        /* validation windows per evaluation (default 16) */
-    int64_t extrap;              /* evaluation windows hold extrap·T positions (default 2) */
+    int64_t extrap;              /* evaluation windows hold extrap·T positions (default 4) */
     double bins_per_octave;      /* contextwise bins (default 4) */
     int64_t ckpt_every;          /* steps between checkpoints; 0: only at the end (default 200) */
     int64_t stop_after;          /* debug: checkpoint and stop as if interrupted after this many
@@ -80,13 +84,19 @@ typedef struct cs_train_result {
 cs_train_params cs_train_default_params(void);
 
 /* Checks the settings that need no data: shape (heads dividing d_model, even head size), lr > 0,
- * tokens giving at least one step, batch and micro-batch sizes, extrap >= 1, counts >= 0.
- * CS_EINPUT naming the setting. */
+ * tokens giving at least one step, batch and micro-batch sizes, extrap >= 1, counts >= 0,
+ * mup_base_width >= 0. CS_EINPUT naming the setting. */
 int cs_train_check(const cs_train_params *p);
 
 /* Sets the number of OpenMP threads of the kernels (n >= 1; ignored in a build without OpenMP)
  * and returns the number in use afterwards. */
 int cs_train_set_threads(int n);
+
+/* Tokens per forward pass on one rank: micro_tokens when set; else the largest multiple of T up
+ * to min(batch_tokens, 8192) that divides batch_tokens (at least T). p must pass
+ * cs_train_check. With R ranks each computes batch_tokens / R, in micro-batches of at most this
+ * many tokens that divide its share. */
+int64_t cs_train_micro_tokens(const cs_train_params *p);
 
 /* Optimizer steps planned: floor(tokens / batch_tokens). */
 int64_t cs_train_steps(const cs_train_params *p);

@@ -21,7 +21,9 @@ trajectory() {
     "$CS" runs export "$1" --table contextwise
 }
 
+t0=$(date +%s%N)
 expect_exit 0 "$CS" train "${RUN[@]}" --out "$T/ref"
+ref_ms=$((($(date +%s%N) - t0) / 1000000))
 trajectory "$T/ref" | sed 's|^[^,]*,||' > "$T/ref.txt"
 [ "$(grep -c . "$T/ref.txt")" -gt 80 ] || fail "reference trajectory too short"
 
@@ -45,9 +47,20 @@ same_as_ref "$T/stop" stop
 expect_exit 0 "$CS" train "${RUN[@]}" --out "$T/stop" --resume
 same_as_ref "$T/stop" stop-again
 
-# A checkpoint of other settings is refused.
+# A checkpoint of other settings, a corrupt and a truncated one are refused (exit 2), and the
+# run is left as it was.
 expect_exit 2 "$CS" train "${RUN[@]}" --lr 2e-2 --out "$T/stop" --resume
 expect_err "other settings"
+cp -r "$T/stop" "$T/bad"
+sum=$(md5sum < "$T/bad/run.h5")
+size=$(stat -c %s "$T/bad/ckpt.bin")
+printf '\x7f' | dd of="$T/bad/ckpt.bin" bs=1 seek=$((size / 2)) conv=notrunc status=none
+expect_exit 2 "$CS" train "${RUN[@]}" --out "$T/bad" --resume
+expect_err "corrupt"
+truncate -s $((size - 100)) "$T/bad/ckpt.bin"
+expect_exit 2 "$CS" train "${RUN[@]}" --out "$T/bad" --resume
+expect_err "truncated"
+[ "$(md5sum < "$T/bad/run.h5")" = "$sum" ] || fail "a refused resume changed run.h5"
 
 # SIGTERM: checkpoint, log closed cleanly, exit 0; then continue.
 "$CS" train "${RUN[@]}" --out "$T/term" > "$T/term.out" 2> "$T/term.err" &
@@ -63,15 +76,17 @@ if grep -q "stopped at step" "$T/term.err"; then
 fi
 same_as_ref "$T/term" term
 
-# kill -9 at random moments, then --resume (or a fresh start when no checkpoint was written).
+# kill -9 at random moments (5% to 95% of the reference run's duration), then --resume (or a
+# fresh start when no checkpoint was written).
 for trial in 1 2 3 4; do
     d="$T/kill$trial"
     "$CS" train "${RUN[@]}" --out "$d" > /dev/null 2>&1 &
     pid=$!
-    sleep "0.$((RANDOM % 9 + 1))"
+    sleep "$(awk -v ms="$ref_ms" -v r=$((RANDOM % 91 + 5)) 'BEGIN { printf "%.3f", ms * r / 100000 }')"
     kill -9 "$pid" 2> /dev/null
     wait "$pid" 2> /dev/null
     if [ -s "$d/ckpt.bin" ]; then
+        echo "kill trial $trial: killed with $("$CS" runs list "$d" --csv | awk -F, 'NR == 2 {print $2 ", " $3}') steps logged"
         expect_exit 0 "$CS" train "${RUN[@]}" --out "$d" --resume
     else
         expect_exit 0 "$CS" train "${RUN[@]}" --out "$d" --force
