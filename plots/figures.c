@@ -8,14 +8,12 @@
 #include "plots/fig_context.h"
 #include "plots/fig_isoflop.h"
 #include "plots/fig_law.h"
+#include "plots/fig_sweep.h"
 #include "plots/fig_vocab.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-#define WAITS_SWEEP                                                                                \
-    "a sweep over T and budgets and its analysis (`ctxscale analyze`, not in this version)"
 
 static const cs_figures_info table[] = {
     {"C1", "contextwise loss of one trained model: mean loss at each position (log-x)",
@@ -31,11 +29,11 @@ static const cs_figures_info table[] = {
     {"C5", "evaluation past the training context, a line at T and at the best-context loss",
      "RUNLOGS or RUNS_DIR", cs_fig_context_c5, NULL},
     {"C6", "U-curves: best-context loss against training context, one curve per budget",
-     "RUNS_DIR of a sweep", NULL, WAITS_SWEEP},
+     "RUNS_DIR of a sweep [--budgets SPEC] [--boot N]", cs_fig_sweep_c6, NULL},
     {"C7", "best-context loss against training context per model size, a panel per budget",
-     "RUNS_DIR of a sweep", NULL, WAITS_SWEEP},
+     "RUNS_DIR of a sweep [--budgets SPEC] [--boot N]", cs_fig_sweep_c7, NULL},
     {"C8", "optimal training context against compute per model size, and the joint (N, T) path",
-     "RUNS_DIR of a sweep", NULL, WAITS_SWEEP},
+     "RUNS_DIR of a sweep [--budgets SPEC] [--boot N]", cs_fig_sweep_c8, NULL},
     {"S1", "IsoFLOP profiles: loss against N at fixed budgets, parabola fits and minima",
      "POINTS.csv [--map N=COL --map C=COL --map L=COL] [--budgets SPEC] [--tol DEX]",
      cs_fig_isoflop_s1, NULL},

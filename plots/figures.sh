@@ -74,7 +74,11 @@ else
     skip C3 "no token store at $STORE (make demo builds one, or set STORE=DIR)"
 fi
 skip C2 "needs runs in both sampler modes with the mode in their config (not yet recorded)"
-for id in C6 C7 C8; do skip "$id" "needs a sweep and its analysis (not in this version)"; done
+if [ -d "${SWEEP:-out/demo/sweep}" ]; then
+    for id in C6 C7 C8; do plot "$id" "${SWEEP:-out/demo/sweep}" --boot 200; done
+else
+    for id in C6 C7 C8; do skip "$id" "no sweep at ${SWEEP:-out/demo/sweep} (make demo trains one, or set SWEEP=DIR)"; done
+fi
 
 echo
 echo "figures: drew ${drawn[*]:-nothing} into $OUT/"

@@ -73,8 +73,8 @@ expect_exit 2 "$CTXSCALE" plot S1 "$T/points.csv" --out ''
 expect_err "output directory: expected a path"
 expect_exit 2 "$CTXSCALE" plot X9 "$T/points.csv" --out "$T/bad"
 expect_err "unknown figure \"X9\"; known: C1, C2"
-expect_exit 2 "$CTXSCALE" plot C6 "$T/fx/runs" --out "$T/bad"
-expect_err "figure C6 .* not available in this version"
+expect_exit 2 "$CTXSCALE" plot C2 "$T/fx/runs" --out "$T/bad"
+expect_err "figure C2 .* not available in this version"
 expect_exit 2 "$CTXSCALE" plot S1 "$T/points.csv" --out "$T/bad" --format png,gif
 expect_err "--format: expected png, svg, pdf or all"
 expect_exit 2 "$CTXSCALE" plot S1 "$T/nonexistent.csv" --out "$T/bad"
