@@ -9,6 +9,8 @@ int cs_cli_envelope(int argc, char **argv);
 int cs_cli_analyze(int argc, char **argv);
 int cs_cli_optimal(int argc, char **argv);
 int cs_cli_fit(int argc, char **argv);
+int cs_cli_predict(int argc, char **argv);
+int cs_cli_compare(int argc, char **argv);
 int cs_cli_runs(int argc, char **argv);
 int cs_cli_data(int argc, char **argv);
 int cs_cli_data_build(int argc, char **argv);

@@ -1,19 +1,23 @@
 /* cli/fit.c: `ctxscale fit` — fit a scaling law (a built-in or any formula) to a CSV file or a
  * directory of run logs: robust multi-start fit (fit/fit.h), bootstrap intervals
  * (fit/bootstrap.h), a table for people on stdout and the result as JSON (fit/fitjson.h) for
- * programs. Test: tests/cli/test_fit.sh. */
+ * programs; --holdout scores the fit on points it did not see (fit/holdout.h), --law auto
+ * chooses the law by extrapolation cross-validation (fit/compare.h).
+ * Tests: tests/cli/test_fit.sh, tests/cli/test_predict.sh. */
 #include "cli/cli.h"
+#include "cli/fitdata.h"
 #include "cli/opt.h"
 #include "core/afile.h"
-#include "core/csv.h"
 #include "core/error.h"
 #include "core/parse.h"
-#include "core/runlog_read.h"
 #include "fit/bootstrap.h"
+#include "fit/compare.h"
 #include "fit/dataset.h"
 #include "fit/fit.h"
 #include "fit/fitjson.h"
+#include "fit/holdout.h"
 #include "fit/law.h"
+#include "fit/predict.h"
 
 #include <gsl/gsl_errno.h>
 #include <math.h>
@@ -22,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 enum {
     OPT_DERIVE = 256,
@@ -40,14 +43,32 @@ enum {
     OPT_GROUP,
     OPT_MAX_ITER,
     OPT_OPTIMIZER,
+    OPT_HOLDOUT,
+    OPT_LEVELS,
+    OPT_LAWS,
+    OPT_CV,
+    OPT_FOLDS,
+    OPT_TRAIN_FRAC,
+    OPT_BY,
 };
 
 static const cs_cli_opt fit_opts[] = {
-    {"law", 'l', required_argument, "LAW", "built-in law name or formula (default chinchilla)"},
+    {"law", 'l', required_argument, "LAW",
+     "built-in law, formula, or auto (default chinchilla)"},
     {"map", 'm', required_argument, "NAME=COL", "read law variable NAME from column COL"},
     {"derive", OPT_DERIVE, required_argument, "NAME=EXPR", "compute NAME per row, e.g. D=C/(6*N)"},
-    {"where", OPT_WHERE, required_argument, "'COL OP V'",
-     "keep rows where it holds (== != < <= > >=)"},
+    {"where", OPT_WHERE, required_argument, "PRED",
+     "keep rows where it holds, e.g. 'N > 1e7' (== != < <= > >=, && ||)"},
+    {"holdout", OPT_HOLDOUT, required_argument, "PRED",
+     "fit the other points, score predictions on these"},
+    {"levels", OPT_LEVELS, required_argument, "P,...",
+     "prediction-interval levels for --holdout (0.5,0.9)"},
+    {"laws", OPT_LAWS, required_argument, "A,B,...", "candidates of --law auto (default: all)"},
+    {"cv", OPT_CV, required_argument, "S", "--law auto: extrapolate (default) or largest"},
+    {"folds", OPT_FOLDS, required_argument, "K", "--law auto: test blocks (default 3)"},
+    {"train-frac", OPT_TRAIN_FRAC, required_argument, "F",
+     "--law auto: share only trained on (0.5)"},
+    {"by", OPT_BY, required_argument, "EXPR", "--law auto: order points by EXPR (C, 6*N*D)"},
     {"drop-top", OPT_DROP_TOP, required_argument, "K",
      "leave out the K rows with the largest target"},
     {"method", OPT_METHOD, required_argument, "M", "huber (default), lsq or huber-lik"},
@@ -79,10 +100,13 @@ static const cs_cli_cmd fit_cmd = {
     "robust multi-start fit (Hoffmann et al.'s Huber objective on log residuals by default),\n"
     "with bootstrap standard errors and percentile intervals.",
     fit_opts,
-    "Laws: chinchilla, kaplan, power, power+const, xiong-context, tao-vocab, ndt, or a\n"
-    "formula such as 'L = E + A/N^alpha + B/D^beta' (names that are columns, --map or\n"
-    "--derive names are variables; the others are parameters). Each law variable and the\n"
-    "target comes from a --derive, a --map or a column of that name. Exit status: 0 on\n"
+    "Laws: chinchilla, kaplan, power, power+const, xiong-context, tao-vocab, ndt,\n"
+    "data-constrained, gadre-overtrain, or a formula such as 'L = E + A/N^alpha + B/D^beta'\n"
+    "(names that are columns, --map or --derive names are variables; the others are\n"
+    "parameters); auto picks among --laws by extrapolation cross-validation (ctxscale\n"
+    "compare). Each law variable and the target comes from a --derive, a --map or a column of\n"
+    "that name. --holdout PRED fits the points where PRED fails and reports, for the others,\n"
+    "prediction, intervals (--bootstrap 200 unless given) and error. Exit status: 0 on\n"
     "success, 1 when no start converged, 2 for bad input. Epoch's replication of Hoffmann et\n"
     "al.'s Approach 3:\n"
     "  ctxscale fit svg_extracted_data.csv --map N='Model Size' --map C='Training FLOP' \\\n"
@@ -104,11 +128,21 @@ typedef struct fit_args {
     const char *group;
     const char *json;
     const char *input;
+    const char *holdout;
+    const char *by;
+    const char *laws[MAX_LIST]; /* candidates of --law auto */
+    size_t nlaws;
+    char *copies[MAX_LIST]; /* the --laws arguments, split in place */
+    size_t ncopies;
+    double levels[CS_PREDICT_MAX_LEVELS];
+    size_t nlevels;
     bool force;
     bool quiet;
+    bool boot_set; /* --bootstrap given */
     size_t drop_top;
     cs_fit_params fp;
     cs_boot_params bp;
+    cs_compare_params cp;
 } fit_args;
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -140,6 +174,77 @@ static int take_budget(fit_args *a, const char *arg)
     return cs_parse_double_ex(arg, &a->budgets[a->nbudgets++], CS_PARSE_POSITIVE, "--budget");
 }
 
+/* "P,P,..." into a->levels. */
+static int parse_levels(const char *s, fit_args *a)
+{
+    char buf[256];
+    char *save = NULL;
+
+    if (strlen(s) >= sizeof buf)
+        return cs_fail(CS_EINPUT, "--levels: too long");
+    snprintf(buf, sizeof buf, "%s", s);
+    a->nlevels = 0;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        double v;
+        int st = cs_parse_double(tok, &v, "--levels");
+
+        if (st)
+            return st;
+        if (!(v > 0 && v < 1))
+            return cs_fail(CS_EINPUT, "--levels: expected numbers between 0 and 1, got %s", tok);
+        if (a->nlevels == CS_PREDICT_MAX_LEVELS)
+            return cs_fail(CS_EINPUT, "--levels: at most %d levels", CS_PREDICT_MAX_LEVELS);
+        a->levels[a->nlevels++] = v;
+    }
+    return a->nlevels ? CS_OK : cs_fail(CS_EINPUT, "--levels: expected P,P,...");
+}
+
+/* --laws a,b,c: built-in names added to the candidates of --law auto. */
+static int take_laws(fit_args *a, const char *arg)
+{
+    char *save = NULL;
+    size_t len = strlen(arg) + 1;
+    char *copy;
+
+    if (a->ncopies == MAX_LIST)
+        return cs_fail(CS_EINPUT, "--laws: at most %d times", MAX_LIST);
+    copy = malloc(len);
+    if (copy == NULL)
+        return cs_fail(CS_ENOMEM, "out of memory");
+    memcpy(copy, arg, len);
+    a->copies[a->ncopies++] = copy;
+    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        if (!cs_cli_is_builtin(tok))
+            return cs_fail(CS_EINPUT, "--laws: '%s' is not a built-in law", tok);
+        if (a->nlaws == MAX_LIST)
+            return cs_fail(CS_EINPUT, "--laws: at most %d laws", MAX_LIST);
+        a->laws[a->nlaws++] = tok;
+    }
+    return CS_OK;
+}
+
+/* Options of --holdout and --law auto. */
+static int take_select_opt(int c, const char *arg, fit_args *a)
+{
+    int st;
+
+    switch (c) {
+    case OPT_HOLDOUT: a->holdout = arg; return CS_OK;
+    case OPT_LEVELS: return parse_levels(arg, a);
+    case OPT_LAWS: return take_laws(a, arg);
+    case OPT_CV: return cs_compare_cv_parse(arg, &a->cp.cv);
+    case OPT_FOLDS: return parse_size(arg, &a->cp.folds, "--folds", 1);
+    case OPT_TRAIN_FRAC:
+        st = cs_parse_double(arg, &a->cp.train_frac, "--train-frac");
+        if (st == CS_OK && !(a->cp.train_frac > 0 && a->cp.train_frac < 1))
+            st = cs_fail(CS_EINPUT, "--train-frac: expected a number between 0 and 1, got %s",
+                         arg);
+        return st;
+    case OPT_BY: a->by = arg; return CS_OK;
+    default: return CS_OK;
+    }
+}
+
 static int take_method_opt(int c, const char *arg, fit_args *a)
 {
     int64_t seed;
@@ -160,7 +265,7 @@ static int take_method_opt(int c, const char *arg, fit_args *a)
         return CS_OK;
     case 't': return parse_size(arg, &a->fp.threads, "--threads", 1);
     case OPT_MAX_ITER: return parse_size(arg, &a->fp.max_iter, "--max-iter", 1);
-    case 'b': return parse_size(arg, &a->bp.n, "--bootstrap", 0);
+    case 'b': a->boot_set = true; return parse_size(arg, &a->bp.n, "--bootstrap", 0);
     case OPT_SEED:
         st = cs_parse_count(arg, &seed, "--seed");
         a->bp.seed = (uint64_t)seed;
@@ -170,7 +275,7 @@ static int take_method_opt(int c, const char *arg, fit_args *a)
         if (st == CS_OK && !(a->bp.level > 0.0 && a->bp.level < 1.0))
             st = cs_fail(CS_EINPUT, "--level: expected a number between 0 and 1, got %s", arg);
         return st;
-    default: return CS_OK;
+    default: return take_select_opt(c, arg, a);
     }
 }
 
@@ -206,6 +311,10 @@ static int parse_args(int argc, char **argv, fit_args *a)
     a->fp = cs_fit_default_params();
     a->bp = cs_boot_default_params();
     a->bp.n = 0;
+    a->cp = cs_compare_default_params();
+    a->levels[0] = 0.5;
+    a->levels[1] = 0.9;
+    a->nlevels = 2;
     cs_cli_parser_init(&ps, &fit_cmd);
     while ((c = cs_cli_next(&ps, argc, argv)) != -1) {
         if (c == '?')
@@ -221,82 +330,18 @@ static int parse_args(int argc, char **argv, fit_args *a)
         return cs_cli_usage_error(&fit_cmd, optind == argc ? "give one CSV file or run directory"
                                                            : "more than one input given");
     a->input = argv[optind];
+    if (a->holdout && !a->boot_set)
+        a->bp.n = 200; /* intervals for the held-out points need the parameters' spread */
     if (a->group && a->bp.n == 0)
         return cs_cli_usage_error(&fit_cmd, "--group only matters with --bootstrap N");
     a->bp.by_group = a->group != NULL;
+    if (strcmp(a->law, "auto") == 0 && (a->grid || a->positive || a->nquantities))
+        return cs_cli_usage_error(&fit_cmd, "--grid, --positive and --quantity name parameters "
+                                            "of one law; they do not go with --law auto");
     return -1;
 }
 
 /* ---- input, law, data --------------------------------------------------------------------- */
-
-static bool is_dir(const char *path)
-{
-    struct stat sb;
-
-    return strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-/* A CSV file, or one row per run log of a directory. */
-static int read_input(const char *path, cs_table **t)
-{
-    char **paths = NULL;
-    size_t n = 0;
-    int st;
-
-    if (!is_dir(path))
-        return cs_csv_read(path, NULL, t);
-    st = cs_runlog_read_list(path, &paths, &n);
-    if (st == CS_OK && n == 0)
-        st = cs_fail(CS_EINPUT, "%s: no run logs (*.h5) in this directory", path);
-    if (st == CS_OK)
-        st = cs_runlog_read_summaries((const char *const *)paths, n, path, t);
-    cs_runlog_read_list_free(paths, n);
-    return st;
-}
-
-static bool is_builtin(const char *name)
-{
-    size_t n;
-    const cs_law_info *list = cs_law_builtin_list(&n);
-
-    for (size_t k = 0; k < n; k++)
-        if (strcmp(list[k].name, name) == 0)
-            return true;
-    return false;
-}
-
-/* The formula's variables: every column and every --map and --derive name. */
-static cs_law *parse_formula(const fit_args *a, const cs_table *t)
-{
-    size_t nc = cs_table_ncols(t);
-    size_t n = 0;
-    const char **names = calloc(nc + 2 * MAX_LIST + 1, sizeof *names);
-    char buf[2 * MAX_LIST][CS_LAW_MAX_NAME + 1];
-    cs_law *law;
-
-    if (names == NULL) {
-        cs_fail(CS_ENOMEM, "out of memory");
-        return NULL;
-    }
-    for (size_t c = 0; c < nc; c++)
-        names[n++] = cs_table_col_name(t, c);
-    for (size_t k = 0; k < a->nmaps + a->nderives; k++) {
-        const char *s = k < a->nmaps ? a->maps[k] : a->derives[k - a->nmaps];
-        size_t len = strcspn(s, "=");
-
-        while (len > 0 && s[len - 1] == ' ')
-            len--;
-        while (len > 0 && *s == ' ') {
-            s++;
-            len--;
-        }
-        snprintf(buf[k], sizeof buf[k], "%.*s", (int)(len <= CS_LAW_MAX_NAME ? len : 0), s);
-        names[n++] = buf[k];
-    }
-    law = cs_law_parse(a->law, names, n);
-    free(names);
-    return law;
-}
 
 /* Prefixes the message of a failed step with the option it came from. */
 static int prefixed(int st, const char *what)
@@ -305,10 +350,11 @@ static int prefixed(int st, const char *what)
 }
 
 /* Builds the law with its options; extra texts of added derived quantities into *x (nx). */
-static int build_law(const fit_args *a, const cs_table *t, cs_law **out, char ***x, size_t *nx)
+static int build_law(const fit_args *a, const cs_table *t, const cs_dataset_params *dp,
+                     cs_law **out, char ***x, size_t *nx)
 {
-    cs_law *law = is_builtin(a->law) ? cs_law_builtin(a->law) : parse_formula(a, t);
-    bool chin = is_builtin(a->law) && strcmp(a->law, "chinchilla") == 0;
+    cs_law *law = cs_cli_law(a->law, t, dp);
+    bool chin = strcmp(a->law, "chinchilla") == 0;
     int st = law ? CS_OK : CS_EINPUT;
 
     if (st == CS_OK && a->positive)
@@ -338,7 +384,8 @@ static int build_law(const fit_args *a, const cs_table *t, cs_law **out, char **
     return CS_OK;
 }
 
-static int build_data(const fit_args *a, const cs_table *t, const cs_law *law, cs_dataset **ds)
+/* The data options; the held-out points (held_out) or the others. */
+static cs_dataset_params data_params(const fit_args *a, bool held_out)
 {
     cs_dataset_params dp = cs_dataset_default_params();
 
@@ -349,9 +396,11 @@ static int build_data(const fit_args *a, const cs_table *t, const cs_law *law, c
     dp.wheres = a->wheres;
     dp.nwheres = a->nwheres;
     dp.drop_top = a->drop_top;
-    dp.group = a->group;
+    dp.group = held_out ? NULL : a->group;
     dp.positive_target = a->fp.log_space;
-    return cs_dataset_build(t, law, &dp, ds);
+    dp.holdout = a->holdout;
+    dp.held_out = held_out;
+    return dp;
 }
 
 /* ---- the table for people ----------------------------------------------------------------- */
@@ -363,6 +412,8 @@ static void print_data(const cs_fitjson *fj)
         printf(", %zu left out by --where", fj->n_filtered);
     if (fj->n_dropped)
         printf(", %zu with the largest %s dropped", fj->n_dropped, fj->target);
+    if (fj->holdout)
+        printf(", %zu held out by --holdout", fj->holdout->n);
     printf(")\n");
     for (size_t j = 0; j <= fj->nvars; j++) {
         const cs_fitjson_var *v = j < fj->nvars ? &fj->vars[j] : &fj->target_var;
@@ -431,11 +482,147 @@ static void print_result(const cs_fitjson *fj, const cs_law *law)
         printf("  - %s\n", fj->warnings[k]);
 }
 
+/* ---- held-out points ---------------------------------------------------------------------- */
+
+static void print_holdout_row(const cs_holdout_result *h, size_t i, int wrow)
+{
+    printf("  %-*s", wrow, h->where[i]);
+    for (size_t j = 0; j < h->nvars; j++)
+        printf(" %10.4g", h->vars[i * h->nvars + j]);
+    printf(" %10.5g %10.5g", h->observed[i], h->predicted[i]);
+    for (size_t k = 0; k < h->nlevels; k++) {
+        char iv[64];
+
+        snprintf(iv, sizeof iv, "[%.5g, %.5g]", h->lo[i * h->nlevels + k],
+                 h->hi[i * h->nlevels + k]);
+        printf("  %-22s", iv);
+    }
+    printf(" %+8.2f%%\n", 100.0 * h->rel_error[i]);
+}
+
+static void print_holdout(const cs_holdout_result *h, size_t nfit)
+{
+    int wrow = 4;
+
+    for (size_t i = 0; i < h->n; i++)
+        wrow = strlen(h->where[i]) > (size_t)wrow ? (int)strlen(h->where[i]) : wrow;
+    printf("\nheld out: %s: %zu points, predicted by the fit to the other %zu\n", h->expr, h->n,
+           nfit);
+    printf("  %-*s", wrow, "row");
+    for (size_t j = 0; j < h->nvars; j++)
+        printf(" %10s", h->vname[j]);
+    printf(" %10s %10s", "observed", "predicted");
+    for (size_t k = 0; k < h->nlevels; k++) {
+        char lv[32];
+
+        snprintf(lv, sizeof lv, "%g%% interval", 100.0 * h->levels[k]);
+        printf("  %-22s", lv);
+    }
+    printf(" %9s\n", "error");
+    for (size_t i = 0; i < h->n; i++)
+        print_holdout_row(h, i, wrow);
+    printf("  |error| (predicted/observed - 1): mean %.3g%%, median %.3g%%, max %.3g%%\n",
+           100.0 * h->mean_abs_rel, 100.0 * h->median_abs_rel, 100.0 * h->max_abs_rel);
+    for (size_t k = 0; k < h->nlevels; k++)
+        printf("  inside the %g%% interval: %.0f of %zu (%.0f%%)\n", 100.0 * h->levels[k],
+               h->coverage[k] * (double)h->n, h->n, 100.0 * h->coverage[k]);
+    if (h->nboot == 0)
+        printf("  (no bootstrap: the intervals cover the residual noise only)\n");
+}
+
+/* ---- --law auto ----------------------------------------------------------------------------- */
+
+/* Compares the candidates on the points to fit (held-out points excluded) and sets a->law to
+ * the best; *key receives the ordering key. */
+static int choose_law(fit_args *a, const cs_table *t, cs_cli_comparison *c, const char **key,
+                      bool table)
+{
+    cs_dataset_params dp = data_params(a, false);
+    const char *all[MAX_LIST];
+    size_t n = 0;
+    const cs_law_info *list = cs_law_builtin_list(&n);
+    int st;
+
+    n = n < MAX_LIST ? n : MAX_LIST;
+    for (size_t k = 0; k < n; k++)
+        all[k] = list[k].name;
+    dp.group = NULL;
+    dp.key = *key = a->by ? a->by : cs_cli_default_key(t, &dp);
+    if (dp.key == NULL)
+        return cs_fail(CS_EINPUT, "--law auto: %s has no C, N or D to order the points by; give "
+                                  "--by EXPR",
+                       cs_table_source(t));
+    st = cs_cli_compare_laws(a->nlaws ? a->laws : all, a->nlaws ? a->nlaws : n, a->nlaws == 0, t,
+                             &dp, &a->fp, &a->cp, c);
+    if (st)
+        return cs_fail_prefix(st, "--law auto");
+    if (table)
+        cs_cli_comparison_print(stdout, c, cs_table_source(t), *key);
+    if (!(c->res->laws[c->res->rank[0]].folds_failed == 0 &&
+          isfinite(c->res->laws[c->res->rank[0]].mean_abs_err)))
+        return cs_fail(CS_ENOCONV, "--law auto: no candidate law could be fitted on every fold");
+    a->law = c->names[c->res->rank[0]];
+    if (table)
+        printf("--law auto: %s, the lowest mean extrapolation error of %zu laws\n\n", a->law,
+               c->nlaws);
+    return CS_OK;
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* Stores how the law was chosen in the JSON record. */
+static int record_choice(const cs_cli_comparison *c, const char *key, cs_fitjson *fj)
+{
+    const cs_compare_result *r = c->res;
+
+    fj->select_cv = dup_str(cs_compare_cv_name(r->cv));
+    fj->select_key = dup_str(key);
+    fj->select_folds = r->nfolds;
+    fj->candidates = calloc(r->nlaws, sizeof *fj->candidates);
+    if (!fj->select_cv || !fj->select_key || !fj->candidates)
+        return cs_fail(CS_ENOMEM, "out of memory");
+    for (size_t q = 0; q < r->nlaws; q++) {
+        const cs_compare_law *l = &r->laws[r->rank[q]];
+        cs_fitjson_candidate *cd = &fj->candidates[q];
+
+        if ((cd->law = dup_str(c->names[r->rank[q]])) == NULL)
+            return cs_fail(CS_ENOMEM, "out of memory");
+        fj->ncandidates = q + 1;
+        cd->mean_abs_err = l->mean_abs_err;
+        cd->max_abs_err = l->max_abs_err;
+        cd->folds_failed = l->folds_failed;
+        cd->daic = l->daic;
+    }
+    return CS_OK;
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
-/* Fit, bootstrap and the JSON record of them. */
-static int run_fit(const fit_args *a, const cs_law *law, const cs_dataset *ds, char **x, size_t nx,
-                   cs_fitjson **fj)
+/* Scores the fit on the held-out points into fj->holdout. */
+static int score_holdout(const fit_args *a, const cs_law *law, const cs_dataset *held,
+                         const cs_fit_result *fit, const cs_boot_result *boot, cs_fitjson *fj)
+{
+    cs_predictor *pr = cs_predictor_from_fit(law, fit, boot);
+    int st;
+
+    if (pr == NULL)
+        return CS_EINPUT;
+    st = cs_holdout_score(pr, held, a->holdout, a->levels, a->nlevels, &fj->holdout);
+    cs_predictor_free(pr);
+    return st;
+}
+
+/* Fit, bootstrap, hold-out scores (held may be NULL) and the JSON record of them. */
+static int run_fit(const fit_args *a, const cs_law *law, const cs_dataset *ds,
+                   const cs_dataset *held, char **x, size_t nx, cs_fitjson **fj)
 {
     cs_fit_result *fit = NULL;
     cs_boot_result *boot = NULL;
@@ -445,6 +632,8 @@ static int run_fit(const fit_args *a, const cs_law *law, const cs_dataset *ds, c
         st = cs_boot_run(law, ds, &a->fp, fit, &a->bp, &boot);
     if (st == CS_OK)
         st = cs_fitjson_from_fit(law, (const char *const *)x, nx, ds, fit, boot, fj);
+    if (st == CS_OK && held != NULL)
+        st = score_holdout(a, law, held, fit, boot, *fj);
     cs_boot_result_free(boot);
     cs_fit_result_free(fit);
     return st;
@@ -461,44 +650,91 @@ static int write_json(cs_afile *af, const cs_fitjson *fj)
     return cs_afile_commit(af);
 }
 
+/* What a run holds, freed at the end. */
+typedef struct fit_run {
+    cs_table *t;
+    cs_law *law;
+    cs_dataset *ds;
+    cs_dataset *held;
+    cs_fitjson *fj;
+    char **x;
+    size_t nx;
+    cs_cli_comparison cmp;
+    const char *key;
+} fit_run;
+
+static void fit_run_clear(fit_run *r)
+{
+    for (size_t k = 0; k < r->nx; k++)
+        free(r->x[k]);
+    free(r->x);
+    cs_fitjson_free(r->fj);
+    cs_dataset_free(r->held);
+    cs_dataset_free(r->ds);
+    cs_law_free(r->law);
+    cs_table_free(r->t);
+    cs_cli_comparison_clear(&r->cmp);
+}
+
+/* Everything up to the JSON record: input, law (chosen or given), data, fit, scores. */
+static int run_all(fit_args *a, fit_run *r, bool table)
+{
+    cs_dataset_params dp;
+    int st = cs_cli_read_points(a->input, &r->t);
+
+    if (st == CS_OK && strcmp(a->law, "auto") == 0)
+        st = choose_law(a, r->t, &r->cmp, &r->key, table);
+    dp = data_params(a, false);
+    if (st == CS_OK)
+        st = build_law(a, r->t, &dp, &r->law, &r->x, &r->nx);
+    if (st == CS_OK)
+        st = cs_dataset_build(r->t, r->law, &dp, &r->ds);
+    if (st == CS_OK && a->holdout) {
+        dp = data_params(a, true);
+        st = cs_dataset_build(r->t, r->law, &dp, &r->held);
+    }
+    if (st == CS_OK)
+        st = run_fit(a, r->law, r->ds, r->held, r->x, r->nx, &r->fj);
+    if (st == CS_OK && r->cmp.res != NULL)
+        st = record_choice(&r->cmp, r->key, r->fj);
+    return st;
+}
+
+static void free_copies(fit_args *a)
+{
+    for (size_t k = 0; k < a->ncopies; k++)
+        free(a->copies[k]);
+}
+
 int cs_cli_fit(int argc, char **argv)
 {
     fit_args a;
+    fit_run r;
     cs_afile *af = NULL;
-    cs_table *t = NULL;
-    cs_law *law = NULL;
-    cs_dataset *ds = NULL;
-    cs_fitjson *fj = NULL;
-    char **x = NULL;
-    size_t nx = 0;
     int rc = parse_args(argc, argv, &a);
+    bool table;
     int st;
 
-    if (rc >= 0)
+    if (rc >= 0) {
+        free_copies(&a);
         return rc;
+    }
+    memset(&r, 0, sizeof r);
+    table = !a.quiet && !(a.json && strcmp(a.json, "-") == 0);
     /* Refuse an existing --json file before spending time on the fit. */
     st = a.json ? cs_afile_open(a.json, a.force, &af) : CS_OK;
     if (st == CS_OK)
-        st = read_input(a.input, &t);
-    if (st == CS_OK)
-        st = build_law(&a, t, &law, &x, &nx);
-    if (st == CS_OK)
-        st = build_data(&a, t, law, &ds);
-    if (st == CS_OK)
-        st = run_fit(&a, law, ds, x, nx, &fj);
-    if (st == CS_OK && !a.quiet && !(a.json && strcmp(a.json, "-") == 0))
-        print_result(fj, law);
+        st = run_all(&a, &r, table);
+    if (st == CS_OK && table)
+        print_result(r.fj, r.law);
+    if (st == CS_OK && table && r.fj->holdout)
+        print_holdout(r.fj->holdout, cs_dataset_n(r.ds));
     if (st == CS_OK && af != NULL) {
-        st = write_json(af, fj);
+        st = write_json(af, r.fj);
         af = NULL;
     }
     cs_afile_abort(af);
-    for (size_t k = 0; k < nx; k++)
-        free(x[k]);
-    free(x);
-    cs_fitjson_free(fj);
-    cs_dataset_free(ds);
-    cs_law_free(law);
-    cs_table_free(t);
+    fit_run_clear(&r);
+    free_copies(&a);
     return cs_cli_report(&fit_cmd, st);
 }

@@ -21,6 +21,8 @@ static const subcommand commands[] = {
     {"isoflop", cs_cli_isoflop, "Chinchilla approach 2: IsoFLOP parabolas, N_opt = k C^a"},
     {"envelope", cs_cli_envelope, "Chinchilla approach 1: lowest loss over runs per FLOPs"},
     {"fit", cs_cli_fit, "fit a scaling law with bootstrap intervals (robust, multi-start)"},
+    {"predict", cs_cli_predict, "predict a fitted law at new points, with prediction intervals"},
+    {"compare", cs_cli_compare, "rank laws by extrapolation cross-validation and likelihood"},
     {"optimal", cs_cli_optimal, "compute-optimal N*, D* (T*, V*) per budget for a fitted law"},
     {"analyze", cs_cli_analyze, "context scaling of a sweep: U-curves, optimal context per budget"},
     {"train", cs_cli_train, "train one model on the CPU, logging loss per step and per position"},

@@ -13,6 +13,7 @@
 #include "fit/law_internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct cs_dataset {
     size_t n_read;     /* rows of the table */
     size_t n_filtered; /* rows left out by --where */
     size_t n_dropped;  /* rows left out by drop_top */
+    size_t n_holdout;  /* rows set aside by --holdout (held out, or the rest) */
     size_t nvars;      /* law variables */
     char **names;      /* (nvars + 1) law names, target last */
     char **origin;     /* (nvars + 1) "column \"x\"" or "derived expr" */
@@ -30,6 +32,7 @@ struct cs_dataset {
     size_t *line;      /* (n) source lines */
     size_t *group;     /* (n) group ids, or NULL */
     size_t ngroups;
+    double *key;       /* (n) ordering key, or NULL */
 };
 
 /* A name resolved over the rows selected by --where, cached while building. */
@@ -185,25 +188,26 @@ static long find_col(const cs_table *t, const char *name)
 enum cmp_op { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE };
 
 typedef struct where_clause {
-    char col[256];   /* column name, trimmed */
-    int op;          /* enum cmp_op */
-    const char *val; /* value text, leading spaces skipped */
+    char col[1024]; /* left side: a column name or an expression, trimmed */
+    int op;         /* enum cmp_op */
+    char *val;      /* right side, leading spaces skipped (points into the clause text) */
 } where_clause;
 
-/* Finds the operator in "COL OP VALUE" and splits the clause. */
-static int where_split(const char *s, where_clause *w)
+/* Finds the operator in "LEFT OP RIGHT" and splits the clause; `label` names the option and its
+ * text in messages. */
+static int where_split(char *s, const char *label, where_clause *w)
 {
-    const char *o = strpbrk(s, "=!<>");
+    char *o = strpbrk(s, "=!<>");
     const char *e;
     size_t oplen = 1;
 
     if (o == NULL || o == s)
         return cs_fail(CS_EINPUT,
-                       "--where \"%s\": expected COLUMN OP VALUE with OP one of "
-                       "== != < <= > >=",
-                       s);
+                       "%s: expected COLUMN OP VALUE with OP one of == != < <= > >= (each side "
+                       "a column, a number or an expression over columns)",
+                       label);
     if (o[0] == '!' && o[1] != '=')
-        return cs_fail(CS_EINPUT, "--where \"%s\": expected != after '!'", s);
+        return cs_fail(CS_EINPUT, "%s: expected != after '!'", label);
     if (o[1] == '=')
         oplen = 2;
     w->op = o[0] == '='   ? CMP_EQ
@@ -216,7 +220,8 @@ static int where_split(const char *s, where_clause *w)
     while (*s == ' ' || *s == '\t')
         s++;
     if (e <= s || (size_t)(e - s) >= sizeof w->col)
-        return cs_fail(CS_EINPUT, "--where: expected a column name before the operator");
+        return cs_fail(CS_EINPUT, "%s: expected a column or an expression before the operator",
+                       label);
     memcpy(w->col, s, (size_t)(e - s));
     w->col[e - s] = '\0';
     w->val = o + oplen;
@@ -235,68 +240,6 @@ static bool cmp_num(int op, double x, double v)
     case CMP_GT: return x > v;
     default: return x >= v;
     }
-}
-
-/* Applies one clause to keep[] (table rows). */
-static int where_apply(const builder *b, const char *text, unsigned char *keep)
-{
-    where_clause w;
-    const char *colname;
-    long c;
-    double v = 0.0;
-    int st = where_split(text, &w);
-
-    if (st)
-        return st;
-    colname = w.col;
-    c = cs_table_find(b->t, colname);
-    if (c < 0 && (colname = find_map(b->p, w.col)) != NULL)
-        c = find_col(b->t, colname);
-    if (c < 0)
-        return cs_fail(CS_EINPUT, "--where \"%s\": %s has no column \"%s\"", text,
-                       cs_table_source(b->t), w.col);
-    if (cs_table_col_type(b->t, (size_t)c) == CS_COL_STR) {
-        if (w.op != CMP_EQ && w.op != CMP_NE)
-            return cs_fail(CS_EINPUT,
-                           "--where \"%s\": column \"%s\" holds text; only == and != "
-                           "compare text",
-                           text, colname);
-        for (size_t r = 0; r < cs_table_nrows(b->t); r++)
-            if ((strcmp(cs_table_str(b->t, r, (size_t)c), w.val) == 0) != (w.op == CMP_EQ))
-                keep[r] = 0;
-        return CS_OK;
-    }
-    st = cs_parse_double(w.val, &v, "--where value");
-    if (st)
-        return cs_fail_prefix(st, "--where \"%s\"", text);
-    for (size_t r = 0; r < cs_table_nrows(b->t); r++)
-        if (!cmp_num(w.op, cs_table_num(b->t, r, (size_t)c), v))
-            keep[r] = 0;
-    return CS_OK;
-}
-
-static int select_rows(builder *b)
-{
-    size_t nr = cs_table_nrows(b->t);
-    unsigned char *keep = malloc(nr ? nr : 1);
-    int st = CS_OK;
-
-    b->sel = malloc((nr ? nr : 1) * sizeof *b->sel);
-    if (keep == NULL || b->sel == NULL) {
-        free(keep);
-        return cs_fail(CS_ENOMEM, "%s: out of memory selecting rows", cs_table_source(b->t));
-    }
-    memset(keep, 1, nr);
-    for (size_t i = 0; i < b->p->nwheres && st == CS_OK; i++)
-        st = where_apply(b, b->p->wheres[i], keep);
-    for (size_t r = 0; r < nr && st == CS_OK; r++)
-        if (keep[r])
-            b->sel[b->nsel++] = r;
-    free(keep);
-    if (st == CS_OK && b->nsel == 0)
-        st = cs_fail(CS_EINPUT, "%s: no rows left%s", cs_table_source(b->t),
-                     b->p->nwheres ? " after --where" : "");
-    return st;
 }
 
 /* ---- resolving names into columns --------------------------------------------------------- */
@@ -331,9 +274,10 @@ static int read_column(const builder *b, size_t c, const char *law_name, double 
     return CS_OK;
 }
 
-/* Evaluates a --derive expression row by row; its identifiers are resolved names, passed to the
- * law evaluator as the expression's "parameters". */
-static int eval_derive(builder *b, const char *name, const char *expr, double *v)
+/* Evaluates an expression of the law language row by row over the selected rows into v; its
+ * identifiers are resolved names, passed to the law evaluator as the expression's "parameters".
+ * `label` ("--derive D=C/(6*N)", "--where \"N > 1e9\"") prefixes every message. */
+static int eval_expr(builder *b, const char *label, const char *expr, double *v)
 {
     cs_law *e = cs_law_parse(expr, NULL, 0);
     const double **in = NULL;
@@ -344,28 +288,37 @@ static int eval_derive(builder *b, const char *name, const char *expr, double *v
     int st;
 
     if (e == NULL)
-        return cs_fail_prefix(CS_EINPUT, "--derive %s", name);
+        return cs_fail_prefix(CS_EINPUT, "%s", label);
     np = cs_law_nparams(e);
     in = calloc(np, sizeof *in);
     pv = calloc(np, sizeof *pv);
-    st = in && pv ? CS_OK : cs_fail(CS_ENOMEM, "--derive %s: out of memory", name);
+    st = in && pv ? CS_OK : cs_fail(CS_ENOMEM, "%s: out of memory", label);
     for (size_t j = 0; j < np && st == CS_OK; j++)
         st = resolve(b, cs_law_param_name(e, j), &in[j]);
     if (st)
-        st = cs_fail_prefix(st, "--derive %s=%s", name, expr);
+        st = cs_fail_prefix(st, "%s", label);
     for (size_t i = 0; i < b->nsel && st == CS_OK; i++) {
         for (size_t j = 0; j < np; j++)
             pv[j] = in[j][i];
         st = cs_law_eval(e, pv, &dummy, &v[i]);
         if (st) {
             table_where(b->t, b->sel[i], where, sizeof where);
-            st = cs_fail_prefix(st, "%s: --derive %s=%s", where, name, expr);
+            st = cs_fail_prefix(st, "%s: %s", where, label);
         }
     }
     free(pv);
     free(in);
     cs_law_free(e);
     return st;
+}
+
+/* A --derive NAME=EXPR into v. */
+static int eval_derive(builder *b, const char *name, const char *expr, double *v)
+{
+    char label[1024];
+
+    snprintf(label, sizeof label, "--derive %s=%s", name, expr);
+    return eval_expr(b, label, expr, v);
 }
 
 static int add_resolved(builder *b, const char *name, resolved **out)
@@ -458,6 +411,200 @@ static void builder_clear(builder *b)
     }
     free(b->res);
     free(b->sel);
+}
+
+/* ---- predicates: --where, --holdout, and the ordering key --------------------------------- */
+
+/* Forgets every resolved name (the selected rows are about to change). */
+static void forget_resolved(builder *b)
+{
+    for (size_t k = 0; k < b->nres; k++) {
+        free(b->res[k].name);
+        free(b->res[k].origin);
+        free(b->res[k].v);
+    }
+    b->nres = 0;
+}
+
+/* True when `name` is a --derive, a --map or a column of the table. */
+static bool is_name(const builder *b, const char *name)
+{
+    const char *expr;
+
+    return find_derive(b->p, name, &expr) >= 0 || find_map(b->p, name) != NULL ||
+           find_col(b->t, name) >= 0;
+}
+
+/* The text column that `name` reads (a --map of that name, else the column itself), or -1 when
+ * it is a --derive, no column, or a numeric column. */
+static long text_col(const builder *b, const char *name)
+{
+    const char *expr;
+    const char *colname = find_map(b->p, name);
+    long c;
+
+    if (find_derive(b->p, name, &expr) >= 0)
+        return -1;
+    c = find_col(b->t, colname ? colname : name);
+    return c >= 0 && cs_table_col_type(b->t, (size_t)c) == CS_COL_STR ? c : -1;
+}
+
+/* The values of one side of a comparison over the selected rows: a number, a name (column,
+ * --map or --derive), or an expression over names. *v points at them; *own is the array to
+ * free (NULL when they belong to the builder). */
+static int side_values(builder *b, const char *s, const char *label, const double **v,
+                       double **own)
+{
+    double x;
+    int st;
+
+    *own = NULL;
+    if (is_name(b, s)) {
+        st = resolve(b, s, v);
+        return st ? cs_fail_prefix(st, "%s", label) : st;
+    }
+    *own = malloc((b->nsel ? b->nsel : 1) * sizeof **own);
+    if (*own == NULL)
+        return cs_fail(CS_ENOMEM, "out of memory");
+    *v = *own;
+    if (cs_parse_double(s, &x, NULL) == CS_OK) {
+        for (size_t i = 0; i < b->nsel; i++)
+            (*own)[i] = x;
+        return CS_OK;
+    }
+    return eval_expr(b, label, s, *own);
+}
+
+/* Compares a text column with a literal value: m[i] for the selected rows. */
+static int text_clause(const builder *b, const char *label, const where_clause *w, long c,
+                       unsigned char *m)
+{
+    if (w->op != CMP_EQ && w->op != CMP_NE)
+        return cs_fail(CS_EINPUT, "%s: column \"%s\" holds text; only == and != compare text",
+                       label, cs_table_col_name(b->t, (size_t)c));
+    for (size_t i = 0; i < b->nsel; i++)
+        m[i] = (strcmp(cs_table_str(b->t, b->sel[i], (size_t)c), w->val) == 0) == (w->op == CMP_EQ);
+    return CS_OK;
+}
+
+/* One comparison "LEFT OP RIGHT" (text, nul-terminated, writable) into m[i]. */
+static int clause_eval(builder *b, const char *label, char *text, unsigned char *m)
+{
+    where_clause w;
+    const double *lv = NULL;
+    const double *rv = NULL;
+    double *lown = NULL;
+    double *rown = NULL;
+    size_t len;
+    long c;
+    int st = where_split(text, label, &w);
+
+    if (st)
+        return st;
+    len = strlen(w.val);
+    while (len > 0 && (w.val[len - 1] == ' ' || w.val[len - 1] == '\t'))
+        w.val[--len] = '\0';
+    if (len == 0)
+        return cs_fail(CS_EINPUT, "%s: expected a value after the operator", label);
+    c = text_col(b, w.col);
+    if (c >= 0)
+        return text_clause(b, label, &w, c, m);
+    st = side_values(b, w.col, label, &lv, &lown);
+    if (st == CS_OK)
+        st = side_values(b, w.val, label, &rv, &rown);
+    for (size_t i = 0; st == CS_OK && i < b->nsel; i++)
+        m[i] = cmp_num(w.op, lv[i], rv[i]);
+    free(lown);
+    free(rown);
+    return st;
+}
+
+/* Cuts *s at the next `sep` ("&&" or "||"): returns the piece (nul-terminated in place) and
+ * advances *s past the separator, or to NULL after the last piece. */
+static char *next_piece(char **s, const char *sep)
+{
+    char *piece = *s;
+    char *at = strstr(*s, sep);
+
+    if (at == NULL) {
+        *s = NULL;
+        return piece;
+    }
+    *at = '\0';
+    *s = at + strlen(sep);
+    return piece;
+}
+
+/* Evaluates predicate `text` (comparisons joined by && and ||, && binding tighter) over the
+ * selected rows into out[i] (nsel). `opt` names the option in messages. */
+static int pred_eval(builder *b, const char *opt, const char *text, unsigned char *out)
+{
+    size_t n = b->nsel ? b->nsel : 1;
+    char *copy = dup_str(text);
+    unsigned char *all = malloc(n);
+    unsigned char *m = malloc(n);
+    char label[512];
+    char *rest = copy;
+    int st = copy && all && m ? CS_OK : cs_fail(CS_ENOMEM, "out of memory");
+
+    snprintf(label, sizeof label, "%s \"%s\"", opt, text);
+    if (st == CS_OK)
+        memset(out, 0, b->nsel);
+    while (st == CS_OK && rest != NULL) {
+        char *alt = next_piece(&rest, "||");
+
+        memset(all, 1, b->nsel);
+        while (st == CS_OK && alt != NULL) {
+            st = clause_eval(b, label, next_piece(&alt, "&&"), m);
+            for (size_t i = 0; st == CS_OK && i < b->nsel; i++)
+                all[i] &= m[i];
+        }
+        for (size_t i = 0; st == CS_OK && i < b->nsel; i++)
+            out[i] |= all[i];
+    }
+    free(m);
+    free(all);
+    free(copy);
+    return st;
+}
+
+/* Keeps the selected rows with keep[i] (compacting sel); resolved names are forgotten. */
+static void compact_sel(builder *b, const unsigned char *keep)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < b->nsel; i++)
+        if (keep[i])
+            b->sel[k++] = b->sel[i];
+    b->nsel = k;
+    forget_resolved(b);
+}
+
+/* Applies the --where clauses in turn, each to the rows the earlier ones kept, so that a
+ * clause may read values that exist only in those rows. */
+static int select_rows(builder *b)
+{
+    size_t nr = cs_table_nrows(b->t);
+    unsigned char *keep = malloc(nr ? nr : 1);
+    int st = CS_OK;
+
+    b->sel = malloc((nr ? nr : 1) * sizeof *b->sel);
+    if (keep == NULL || b->sel == NULL) {
+        free(keep);
+        return cs_fail(CS_ENOMEM, "%s: out of memory selecting rows", cs_table_source(b->t));
+    }
+    for (size_t r = 0; r < nr; r++)
+        b->sel[b->nsel++] = r;
+    for (size_t i = 0; i < b->p->nwheres && st == CS_OK; i++) {
+        st = pred_eval(b, "--where", b->p->wheres[i], keep);
+        if (st == CS_OK)
+            compact_sel(b, keep);
+    }
+    free(keep);
+    if (st == CS_OK && b->nsel == 0)
+        st = cs_fail(CS_EINPUT, "%s: no rows left%s", cs_table_source(b->t),
+                     b->p->nwheres ? " after --where" : "");
+    return st;
 }
 
 /* ---- which variables must be > 0 ---------------------------------------------------------- */
@@ -590,7 +737,7 @@ static int make_groups(const builder *b, cs_dataset *ds, const size_t *rows)
 
 /* ---- assembling --------------------------------------------------------------------------- */
 
-static cs_dataset *dataset_alloc(const cs_table *t, size_t nvars, size_t n)
+static cs_dataset *dataset_alloc(const char *source, size_t nvars, size_t n)
 {
     cs_dataset *ds = calloc(1, sizeof *ds);
 
@@ -598,7 +745,7 @@ static cs_dataset *dataset_alloc(const cs_table *t, size_t nvars, size_t n)
         return NULL;
     ds->nvars = nvars;
     ds->n = n;
-    ds->source = dup_str(cs_table_source(t));
+    ds->source = dup_str(source);
     ds->names = calloc(nvars + 1, sizeof *ds->names);
     ds->origin = calloc(nvars + 1, sizeof *ds->origin);
     ds->cols = calloc(nvars + 1, sizeof *ds->cols);
@@ -673,12 +820,72 @@ static int resolve_law_names(builder *b, const cs_law *law, const double **y)
     return st;
 }
 
+/* Applies --holdout to keep[] (selected rows left by drop_top): rows where it holds are left
+ * out, or with held_out only they stay. *nkeep receives the rows kept. */
+static int split_holdout(builder *b, unsigned char *keep, size_t *nkeep)
+{
+    const cs_dataset_params *p = b->p;
+    unsigned char *h;
+    size_t nk = 0;
+    size_t nh = 0;
+    int st;
+
+    *nkeep = 0;
+    for (size_t i = 0; i < b->nsel; i++)
+        *nkeep += keep[i];
+    if (p->holdout == NULL)
+        return CS_OK;
+    h = malloc(b->nsel ? b->nsel : 1);
+    if (h == NULL)
+        return cs_fail(CS_ENOMEM, "out of memory");
+    st = pred_eval(b, "--holdout", p->holdout, h);
+    for (size_t i = 0; st == CS_OK && i < b->nsel; i++) {
+        nk += keep[i];
+        nh += keep[i] && h[i];
+        keep[i] = keep[i] && (h[i] != 0) == p->held_out;
+    }
+    free(h);
+    if (st == CS_OK && nh == 0)
+        st = cs_fail(CS_EINPUT,
+                     "--holdout \"%s\" holds for none of the %zu points: there is nothing to "
+                     "score the fit on",
+                     p->holdout, nk);
+    else if (st == CS_OK && nh == nk)
+        st = cs_fail(CS_EINPUT,
+                     "--holdout \"%s\" holds for all %zu points: none is left to fit the law to",
+                     p->holdout, nk);
+    *nkeep = p->held_out ? nh : nk - nh;
+    return st;
+}
+
+/* Evaluates the ordering key over the selected rows and keeps it for the rows with keep[i]. */
+static int fill_key(builder *b, const unsigned char *keep, cs_dataset *ds)
+{
+    char label[512];
+    const double *v = NULL;
+    double *own = NULL;
+    size_t k = 0;
+    int st;
+
+    snprintf(label, sizeof label, "key \"%s\"", b->p->key);
+    ds->key = malloc((ds->n ? ds->n : 1) * sizeof *ds->key);
+    if (ds->key == NULL)
+        return cs_fail(CS_ENOMEM, "out of memory");
+    st = side_values(b, b->p->key, label, &v, &own);
+    for (size_t i = 0; st == CS_OK && i < b->nsel; i++)
+        if (keep[i])
+            ds->key[k++] = v[i];
+    free(own);
+    return st;
+}
+
 static int build(builder *b, const cs_law *law, cs_dataset **out)
 {
     const double *y = NULL;
     unsigned char *keep = NULL;
     size_t *rows = NULL;
     cs_dataset *ds = NULL;
+    size_t nkeep = 0;
     int st = check_options(b->p);
 
     if (st == CS_OK)
@@ -694,9 +901,11 @@ static int build(builder *b, const cs_law *law, cs_dataset **out)
         goto out_free;
     }
     st = drop_largest(b, y, keep);
+    if (st == CS_OK)
+        st = split_holdout(b, keep, &nkeep);
     if (st)
         goto out_free;
-    ds = dataset_alloc(b->t, cs_law_nvars(law), b->nsel - b->p->drop_top);
+    ds = dataset_alloc(cs_table_source(b->t), cs_law_nvars(law), nkeep);
     if (ds == NULL) {
         st = cs_fail(CS_ENOMEM, "out of memory");
         goto out_free;
@@ -704,9 +913,12 @@ static int build(builder *b, const cs_law *law, cs_dataset **out)
     ds->n_read = cs_table_nrows(b->t);
     ds->n_filtered = ds->n_read - b->nsel;
     ds->n_dropped = b->p->drop_top;
+    ds->n_holdout = b->nsel - b->p->drop_top - nkeep;
     st = fill_dataset(b, law, keep, ds, rows);
     if (st == CS_OK && b->p->group != NULL)
         st = make_groups(b, ds, rows);
+    if (st == CS_OK && b->p->key != NULL)
+        st = fill_key(b, keep, ds);
     if (st == CS_OK)
         *out = ds;
     else
@@ -752,8 +964,86 @@ void cs_dataset_free(cs_dataset *ds)
     free(ds->cols);
     free(ds->line);
     free(ds->group);
+    free(ds->key);
     free(ds->source);
     free(ds);
+}
+
+/* ---- subsets ----------------------------------------------------------------------------- */
+
+/* Copies names, origins and the counts of ds into s (allocated for ds->nvars). */
+static int copy_header(const cs_dataset *ds, cs_dataset *s)
+{
+    for (size_t j = 0; j <= ds->nvars; j++) {
+        s->names[j] = dup_str(ds->names[j]);
+        s->origin[j] = dup_str(ds->origin[j]);
+        if (s->names[j] == NULL || s->origin[j] == NULL)
+            return cs_fail(CS_ENOMEM, "out of memory");
+    }
+    s->n_read = ds->n_read;
+    s->n_filtered = ds->n_filtered;
+    s->n_dropped = ds->n_dropped;
+    s->n_holdout = ds->n_holdout + (ds->n - s->n);
+    return CS_OK;
+}
+
+/* Group ids of the subset renumbered by first appearance. */
+static int subset_groups(const cs_dataset *ds, const size_t *rows, cs_dataset *s)
+{
+    size_t *map = malloc((ds->ngroups ? ds->ngroups : 1) * sizeof *map);
+
+    s->group = malloc(s->n * sizeof *s->group);
+    if (map == NULL || s->group == NULL) {
+        free(map);
+        return cs_fail(CS_ENOMEM, "out of memory");
+    }
+    for (size_t g = 0; g < ds->ngroups; g++)
+        map[g] = SIZE_MAX;
+    for (size_t k = 0; k < s->n; k++) {
+        size_t g = ds->group[rows[k]];
+
+        if (map[g] == SIZE_MAX)
+            map[g] = s->ngroups++;
+        s->group[k] = map[g];
+    }
+    free(map);
+    return CS_OK;
+}
+
+int cs_dataset_subset(const cs_dataset *ds, const size_t *rows, size_t n, cs_dataset **out)
+{
+    cs_dataset *s;
+    int st;
+
+    *out = NULL;
+    if (n == 0)
+        return cs_fail(CS_EINVAL, "cs_dataset_subset: no rows");
+    for (size_t k = 0; k < n; k++)
+        if (rows[k] >= ds->n)
+            return cs_fail(CS_EINVAL, "cs_dataset_subset: row %zu of %zu", rows[k], ds->n);
+    s = dataset_alloc(ds->source, ds->nvars, n);
+    if (s == NULL)
+        return cs_fail(CS_ENOMEM, "out of memory");
+    st = copy_header(ds, s);
+    for (size_t k = 0; st == CS_OK && k < n; k++) {
+        for (size_t j = 0; j <= ds->nvars; j++)
+            s->cols[j][k] = ds->cols[j][rows[k]];
+        s->line[k] = ds->line[rows[k]];
+    }
+    if (st == CS_OK && ds->group != NULL)
+        st = subset_groups(ds, rows, s);
+    if (st == CS_OK && ds->key != NULL) {
+        s->key = malloc(n * sizeof *s->key);
+        st = s->key ? CS_OK : cs_fail(CS_ENOMEM, "out of memory");
+        for (size_t k = 0; st == CS_OK && k < n; k++)
+            s->key[k] = ds->key[rows[k]];
+    }
+    if (st) {
+        cs_dataset_free(s);
+        return st;
+    }
+    *out = s;
+    return CS_OK;
 }
 
 /* ---- access ------------------------------------------------------------------------------- */
@@ -773,6 +1063,14 @@ size_t cs_dataset_n_filtered(const cs_dataset *ds)
 size_t cs_dataset_n_dropped(const cs_dataset *ds)
 {
     return ds->n_dropped;
+}
+size_t cs_dataset_n_holdout(const cs_dataset *ds)
+{
+    return ds->n_holdout;
+}
+const double *cs_dataset_key(const cs_dataset *ds)
+{
+    return ds->key;
 }
 const char *cs_dataset_source(const cs_dataset *ds)
 {

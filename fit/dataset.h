@@ -1,10 +1,17 @@
 /* fit/dataset.h: the data a law is fitted to — a table (CSV, run-log points) turned into one
  * column per law variable plus the observed target, after renaming (--map NAME=column),
- * derived columns (--derive NAME="expr", in the law language), row filters (--where) and
- * dropping the largest targets (--drop-top). Every row keeps its source line so that a bad value
- * found later is named as file:line. Rows can carry a group id for resampling by group.
+ * derived columns (--derive NAME="expr", in the law language), row filters (--where), dropping
+ * the largest targets (--drop-top) and setting points aside for scoring (--holdout). Every row
+ * keeps its source line so that a bad value found later is named as file:line. Rows can carry a
+ * group id for resampling by group and an ordering key (e.g. compute) for cross-validation.
  *
- * Tested in tests/unit/test_dataset.c.
+ * Predicates (--where, --holdout): comparisons LEFT OP RIGHT, OP one of == = != < <= > >=, joined
+ * by && and || (&& binds tighter; no parentheses at this level). Each side is a name (a column,
+ * even one with spaces such as "Model Size", a --map or a --derive name), a number, or an
+ * expression of the law language over names ("C/(6*N) > 20", "N*D >= 1e18"). A text column on
+ * the left compares as text with the literal right side (== and != only).
+ *
+ * Tested in tests/unit/test_dataset.c and tests/unit/test_holdout.c.
  */
 #ifndef CS_FIT_DATASET_H
 #define CS_FIT_DATASET_H
@@ -28,15 +35,23 @@ typedef struct cs_dataset_params {
     const char *const *derives; /* (nderives) "NAME=expr": NAME computed per row; expr uses
                                    columns, mapped names and earlier derived names */
     size_t nderives;
-    const char *const *wheres; /* (nwheres) "COL OP VALUE", OP one of == = != < <= > >=;
-                                  rows failing any clause are left out (before drop_top) */
+    const char *const *wheres; /* (nwheres) predicates (above); rows failing any are left
+                                  out, before drop_top; each applies to the rows the earlier
+                                  ones kept */
     size_t nwheres;
     size_t drop_top;      /* leave out the drop_top rows with the largest target */
     const char *group;    /* column whose distinct values are resampling groups, or NULL */
     bool positive_target; /* every kept target must be > 0 (residuals in log space) */
+    const char *holdout;  /* predicate, or NULL: after drop_top, the points where it holds
+                             are held out — left out of this data set, or, with held_out,
+                             the only points kept */
+    bool held_out;        /* build the held-out points instead of the rest */
+    const char *key;      /* a name or expression evaluated per kept point (cs_dataset_key),
+                             e.g. "C" or "6*N*D", or NULL */
 } cs_dataset_params;
 
-/* No maps, derives or filters; drop_top 0; no groups; positive_target true. */
+/* No maps, derives or filters; drop_top 0; no groups; positive_target true; no holdout, no
+ * key. */
 cs_dataset_params cs_dataset_default_params(void);
 
 /* Builds the data for `law` from table `t`: for the law's target (cs_law_target) and each of
@@ -51,7 +66,10 @@ cs_dataset_params cs_dataset_default_params(void);
  * <= 0 where it must be > 0, a malformed --map/--derive/--where, a syntax error in a derived
  * expression (with the law-language caret message), an expression using a name that is no
  * column, a derived value that is not finite, a --where on a missing column or comparing text
- * with < or >, drop_top >= the rows left, or no rows left after filtering; CS_ENOMEM. */
+ * with < or >, drop_top >= the rows left, or no rows left after filtering, a --holdout that holds for no
+ * point or for every point ("--holdout \"N > 5e8\" holds for none of the 40 points"), a
+ * malformed predicate or key, or a value a predicate or the key reads that is not a finite
+ * number in a row it applies to; CS_ENOMEM. */
 int cs_dataset_build(const cs_table *t, const cs_law *law, const cs_dataset_params *p,
                      cs_dataset **out);
 
@@ -63,6 +81,19 @@ size_t cs_dataset_n(const cs_dataset *ds);
 size_t cs_dataset_n_read(const cs_dataset *ds);
 size_t cs_dataset_n_filtered(const cs_dataset *ds);
 size_t cs_dataset_n_dropped(const cs_dataset *ds);
+
+/* Points set aside by --holdout (the held-out ones, or with held_out the rest), plus those left
+ * out by cs_dataset_subset. */
+size_t cs_dataset_n_holdout(const cs_dataset *ds);
+
+/* The ordering key of each kept point (n), or NULL when built without one. Owned by ds. */
+const double *cs_dataset_key(const cs_dataset *ds);
+
+/* A new data set of the points rows[0..n-1] of ds (indices < cs_dataset_n(ds), in that order;
+ * repeats allowed), with their lines, key and groups (renumbered by first appearance), for
+ * cross-validation folds. *out is owned by the caller. CS_EINVAL for n = 0 or an index out of
+ * range; CS_ENOMEM. */
+int cs_dataset_subset(const cs_dataset *ds, const size_t *rows, size_t n, cs_dataset **out);
 
 /* Name of the source table ("runs.csv"). */
 const char *cs_dataset_source(const cs_dataset *ds);

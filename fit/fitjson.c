@@ -61,6 +61,12 @@ void cs_fitjson_free(cs_fitjson *fj)
     free(fj->derived);
     free(fj->boot);
     free_strv(fj->warnings, fj->nwarnings);
+    cs_holdout_result_free(fj->holdout);
+    free(fj->select_cv);
+    free(fj->select_key);
+    for (size_t k = 0; fj->candidates && k < fj->ncandidates; k++)
+        free(fj->candidates[k].law);
+    free(fj->candidates);
     free(fj);
 }
 
@@ -451,6 +457,94 @@ static json_t *write_boot(const cs_fitjson *fj, bool *ok)
     return o;
 }
 
+static json_t *jnumv(const double *v, size_t n, bool *ok)
+{
+    json_t *a = json_array();
+
+    for (size_t k = 0; a && k < n; k++)
+        push(a, jnum(v[k]), ok);
+    return a;
+}
+
+static json_t *write_heldout_point(const cs_holdout_result *h, size_t i, bool *ok)
+{
+    json_t *o = json_object();
+    json_t *iv = json_array();
+
+    for (size_t k = 0; iv && k < h->nlevels; k++)
+        push(iv, jinterval(h->lo[i * h->nlevels + k], h->hi[i * h->nlevels + k], ok), ok);
+    if (o == NULL) {
+        json_decref(iv);
+        return NULL;
+    }
+    put(o, "row", jstr(h->where[i]), ok);
+    put(o, "x", jnumv(h->vars + i * h->nvars, h->nvars, ok), ok);
+    put(o, "observed", jnum(h->observed[i]), ok);
+    put(o, "predicted", jnum(h->predicted[i]), ok);
+    put(o, "intervals", iv, ok);
+    put(o, "rel_error", jnum(h->rel_error[i]), ok);
+    return o;
+}
+
+static json_t *write_holdout(const cs_holdout_result *h, bool *ok)
+{
+    json_t *o = json_object();
+    json_t *pts = json_array();
+    json_t *sum = json_object();
+
+    for (size_t i = 0; pts && i < h->n; i++)
+        push(pts, write_heldout_point(h, i, ok), ok);
+    if (o == NULL || sum == NULL) {
+        json_decref(o);
+        json_decref(pts);
+        json_decref(sum);
+        return NULL;
+    }
+    put(sum, "mean_abs_rel_error", jnum(h->mean_abs_rel), ok);
+    put(sum, "median_abs_rel_error", jnum(h->median_abs_rel), ok);
+    put(sum, "max_abs_rel_error", jnum(h->max_abs_rel), ok);
+    put(sum, "coverage", jnumv(h->coverage, h->nlevels, ok), ok);
+    put(o, "where", jstr(h->expr), ok);
+    put(o, "variables", jstrv(h->vname, h->nvars, ok), ok);
+    put(o, "target", jstr(h->vname[h->nvars]), ok);
+    put(o, "levels", jnumv(h->levels, h->nlevels, ok), ok);
+    put(o, "bootstrap", json_integer((json_int_t)h->nboot), ok);
+    put(o, "points", pts, ok);
+    put(o, "summary", sum, ok);
+    return o;
+}
+
+static json_t *write_selection(const cs_fitjson *fj, bool *ok)
+{
+    json_t *o = json_object();
+    json_t *a = json_array();
+
+    for (size_t k = 0; a && k < fj->ncandidates; k++) {
+        const cs_fitjson_candidate *cd = &fj->candidates[k];
+        json_t *e = json_object();
+
+        if (e == NULL) {
+            *ok = false;
+            continue;
+        }
+        put(e, "law", jstr(cd->law), ok);
+        put(e, "mean_abs_error", jnum(cd->mean_abs_err), ok);
+        put(e, "max_abs_error", jnum(cd->max_abs_err), ok);
+        put(e, "folds_failed", json_integer((json_int_t)cd->folds_failed), ok);
+        put(e, "daic", jnum(cd->daic), ok);
+        push(a, e, ok);
+    }
+    if (o == NULL) {
+        json_decref(a);
+        return NULL;
+    }
+    put(o, "cv", jstr(fj->select_cv), ok);
+    put(o, "key", jstr(fj->select_key), ok);
+    put(o, "folds", json_integer((json_int_t)fj->select_folds), ok);
+    put(o, "candidates", a, ok);
+    return o;
+}
+
 static json_t *write_root(const cs_fitjson *fj, bool *ok)
 {
     json_t *o = json_object();
@@ -482,6 +576,10 @@ static json_t *write_root(const cs_fitjson *fj, bool *ok)
     put(o, "fit", write_stats(fj, ok), ok);
     put(o, "bootstrap", write_boot(fj, ok), ok);
     put(o, "warnings", jstrv(fj->warnings, fj->nwarnings, ok), ok);
+    if (fj->holdout)
+        put(o, "holdout", write_holdout(fj->holdout, ok), ok);
+    if (fj->ncandidates)
+        put(o, "selection", write_selection(fj, ok), ok);
     return o;
 }
 
@@ -933,6 +1031,160 @@ static int read_boot(const rd *c, json_t *root, cs_fitjson *fj)
     return st ? st : read_samples(c, a, fj);
 }
 
+/* An array of n numbers at o.key into v. */
+static int get_numv(const rd *c, json_t *o, const char *parent, const char *key, double *v,
+                    size_t n)
+{
+    char path[256];
+    json_t *a;
+    int st = get_typed(c, o, parent, key, true, path, &a);
+
+    if (st == CS_OK && json_array_size(a) != n)
+        return bad(c, path, "an array of the right length");
+    for (size_t k = 0; st == CS_OK && k < n; k++)
+        st = as_num(c, json_array_get(a, k), path, &v[k]);
+    return st;
+}
+
+static int read_heldout_point(const rd *c, json_t *p, const char *path, cs_holdout_result *h,
+                              size_t i)
+{
+    char ipath[300];
+    json_t *iv;
+    int st = json_is_object(p) ? CS_OK : bad(c, path, "an object");
+
+    if (st == CS_OK)
+        st = get_str(c, p, path, "row", false, &h->where[i]);
+    if (st == CS_OK)
+        st = get_numv(c, p, path, "x", h->vars + i * h->nvars, h->nvars);
+    if (st == CS_OK)
+        st = get_num(c, p, path, "observed", &h->observed[i]);
+    if (st == CS_OK)
+        st = get_num(c, p, path, "predicted", &h->predicted[i]);
+    if (st == CS_OK)
+        st = get_num(c, p, path, "rel_error", &h->rel_error[i]);
+    if (st == CS_OK)
+        st = get_typed(c, p, path, "intervals", true, ipath, &iv);
+    if (st == CS_OK && json_array_size(iv) != h->nlevels)
+        st = bad(c, ipath, "one interval per level");
+    for (size_t k = 0; st == CS_OK && k < h->nlevels; k++) {
+        json_t *one = json_array_get(iv, k);
+
+        if (!json_is_array(one) || json_array_size(one) != 2)
+            return bad(c, ipath, "intervals of 2 numbers");
+        st = as_num(c, json_array_get(one, 0), ipath, &h->lo[i * h->nlevels + k]);
+        if (st == CS_OK)
+            st = as_num(c, json_array_get(one, 1), ipath, &h->hi[i * h->nlevels + k]);
+    }
+    return st;
+}
+
+/* The hold-out part; its sizes come from its arrays. */
+static int read_holdout(const rd *c, json_t *o, cs_fitjson *fj)
+{
+    char path[256];
+    char ipath[300];
+    json_t *names;
+    json_t *lv;
+    json_t *pts;
+    cs_holdout_result *h;
+    size_t nv;
+    int st = get_typed(c, o, "holdout", "variables", true, path, &names);
+
+    if (st == CS_OK)
+        st = get_typed(c, o, "holdout", "levels", true, path, &lv);
+    if (st == CS_OK)
+        st = get_typed(c, o, "holdout", "points", true, path, &pts);
+    if (st == CS_OK && json_array_size(lv) > CS_PREDICT_MAX_LEVELS)
+        st = bad(c, "holdout.levels", "at most 8 levels");
+    if (st)
+        return st;
+    nv = json_array_size(names);
+    h = fj->holdout = cs_holdout_result_alloc(json_array_size(pts), nv, json_array_size(lv));
+    if (h == NULL)
+        return CS_ENOMEM;
+    st = get_numv(c, o, "holdout", "levels", h->levels, h->nlevels);
+    if (st == CS_OK)
+        st = get_str(c, o, "holdout", "where", true, &h->expr);
+    if (st == CS_OK)
+        st = get_size(c, o, "holdout", "bootstrap", &h->nboot);
+    for (size_t j = 0; st == CS_OK && j < nv; j++) {
+        json_t *v = json_array_get(names, j);
+
+        if (!json_is_string(v))
+            return bad(c, "holdout.variables", "strings");
+        h->vname[j] = dup_str(json_string_value(v));
+        st = h->vname[j] ? CS_OK : cs_fail(CS_ENOMEM, "fitjson: out of memory");
+    }
+    if (st == CS_OK)
+        st = get_str(c, o, "holdout", "target", false, &h->vname[nv]);
+    for (size_t i = 0; st == CS_OK && i < h->n; i++) {
+        snprintf(ipath, sizeof ipath, "holdout.points[%zu]", i);
+        st = read_heldout_point(c, json_array_get(pts, i), ipath, h, i);
+    }
+    if (st == CS_OK)
+        cs_holdout_summarise(h);
+    return st;
+}
+
+static int read_candidate(const rd *c, json_t *e, const char *path, cs_fitjson_candidate *cd)
+{
+    int st = json_is_object(e) ? CS_OK : bad(c, path, "an object");
+
+    if (st == CS_OK)
+        st = get_str(c, e, path, "law", false, &cd->law);
+    if (st == CS_OK)
+        st = get_num(c, e, path, "mean_abs_error", &cd->mean_abs_err);
+    if (st == CS_OK)
+        st = get_num(c, e, path, "max_abs_error", &cd->max_abs_err);
+    if (st == CS_OK)
+        st = get_size(c, e, path, "folds_failed", &cd->folds_failed);
+    if (st == CS_OK)
+        st = get_num(c, e, path, "daic", &cd->daic);
+    return st;
+}
+
+static int read_selection(const rd *c, json_t *o, cs_fitjson *fj)
+{
+    char path[256];
+    char ipath[300];
+    json_t *a;
+    int st = get_str(c, o, "selection", "cv", false, &fj->select_cv);
+
+    if (st == CS_OK)
+        st = get_str(c, o, "selection", "key", false, &fj->select_key);
+    if (st == CS_OK)
+        st = get_size(c, o, "selection", "folds", &fj->select_folds);
+    if (st == CS_OK)
+        st = get_typed(c, o, "selection", "candidates", true, path, &a);
+    if (st)
+        return st;
+    fj->candidates = calloc(json_array_size(a) + 1, sizeof *fj->candidates);
+    if (fj->candidates == NULL)
+        return cs_fail(CS_ENOMEM, "fitjson: out of memory");
+    for (size_t k = 0; st == CS_OK && k < json_array_size(a); k++) {
+        snprintf(ipath, sizeof ipath, "selection.candidates[%zu]", k);
+        fj->ncandidates = k + 1;
+        st = read_candidate(c, json_array_get(a, k), ipath, &fj->candidates[k]);
+    }
+    return st;
+}
+
+/* The optional parts: absent or null in older files. */
+static int read_optional(const rd *c, json_t *root, cs_fitjson *fj)
+{
+    json_t *h = json_object_get(root, "holdout");
+    json_t *s = json_object_get(root, "selection");
+    int st = CS_OK;
+
+    if (h != NULL && !json_is_null(h))
+        st = json_is_object(h) ? read_holdout(c, h, fj) : bad(c, "holdout", "an object or null");
+    if (st == CS_OK && s != NULL && !json_is_null(s))
+        st = json_is_object(s) ? read_selection(c, s, fj)
+                               : bad(c, "selection", "an object or null");
+    return st;
+}
+
 static int read_root(const rd *c, json_t *root, cs_fitjson *fj)
 {
     char *format = NULL;
@@ -966,6 +1218,8 @@ static int read_root(const rd *c, json_t *root, cs_fitjson *fj)
         st = read_boot(c, root, fj);
     if (st == CS_OK)
         st = get_strv(c, root, "", "warnings", &fj->warnings, &fj->nwarnings);
+    if (st == CS_OK)
+        st = read_optional(c, root, fj);
     return st;
 }
 

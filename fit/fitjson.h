@@ -3,7 +3,9 @@
  * (built-in name or formula), the method, a summary of the data, every parameter with its
  * estimate, standard errors and percentile interval, the derived quantities, the multi-start
  * statistics, the residual summary and likelihood, the bootstrap samples, and the warnings.
- * The schema is described in docs/laws.md ("Fitting: the JSON result").
+ * The schema is described in docs/laws.md ("Fitting: the JSON result"). Two optional parts
+ * came later and are read when present: "holdout" (scores on held-out points) and "selection"
+ * (the candidates of `--law auto`); files without them read as before.
  *
  * Numbers are written with 17 significant digits, so reading gives back the same doubles.
  * JSON has no NaN: a missing value (no bootstrap, a failed replicate) is written as null and
@@ -17,6 +19,7 @@
 #include "fit/bootstrap.h"
 #include "fit/dataset.h"
 #include "fit/fit.h"
+#include "fit/holdout.h"
 #include "fit/law.h"
 
 #include <stdbool.h>
@@ -51,6 +54,15 @@ typedef struct cs_fitjson_derived {
     double lo;
     double hi;
 } cs_fitjson_derived;
+
+/* One candidate law of a choice by cross-validation (`ctxscale fit --law auto`). */
+typedef struct cs_fitjson_candidate {
+    char *law;           /* built-in name or formula */
+    double mean_abs_err; /* extrapolation error (fit/compare.h), NaN when not scored */
+    double max_abs_err;
+    size_t folds_failed;
+    double daic; /* AIC difference to the best, NaN without one */
+} cs_fitjson_candidate;
 
 typedef struct cs_fitjson_var {
     char *name;   /* law variable, or the target */
@@ -111,6 +123,13 @@ typedef struct cs_fitjson {
     /* warnings of the fit and of the bootstrap */
     char **warnings; /* (nwarnings) */
     size_t nwarnings;
+    /* optional parts, absent from files written before they existed */
+    cs_holdout_result *holdout;       /* scores on held-out points (fit --holdout), or NULL */
+    char *select_cv;                  /* how the law was chosen (fit --law auto): the scheme, */
+    char *select_key;                 /* the ordering key */
+    size_t select_folds;              /* and the folds; NULL/0 when the law was given */
+    cs_fitjson_candidate *candidates; /* (ncandidates) best first */
+    size_t ncandidates;
 } cs_fitjson;
 
 /* Gathers a fit into a new cs_fitjson: `law` as fitted (with its derived quantities), the

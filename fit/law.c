@@ -47,6 +47,21 @@ static const cs_law_info builtins[] = {
      "joint law in N, D and training context T: chinchilla whose irreducible loss falls with "
      "context, E + G/T^gamma; the compute-optimal T grows with budget (docs/laws.md)",
      "this project (docs/laws.md)"},
+    {"data-constrained",
+     "L = exp(e) + exp(a)/(min(N, min(D, U)/20)*(1 + rn*(1 - exp((1 - N/min(N, min(D, U)/20))/rn)))"
+     ")^alpha + exp(b)/(min(D, U)*(1 + rd*(1 - exp((1 - D/min(D, U))/rd))))^beta",
+     "N D U", "rn rd",
+     "e=-1:1:3 a=0:20:3 rn=1:100:3 alpha=0:1:3 b=0:20:3 rd=1:100:3 beta=0:1:3",
+     "E = exp(e); A = exp(a); B = exp(b)",
+     "chinchilla in effective parameters N' and tokens D' when U unique tokens are repeated "
+     "(D > U): repeated tokens and excess parameters decay in value with constants rd, rn",
+     "Muennighoff et al. 2023, Scaling Data-Constrained Language Models (eq. 5-7)"},
+    {"gadre-overtrain", "L = exp(e) + exp(a)*M^eta/C^eta + exp(b)/(M^eta*C^eta)", "C M", "eta",
+     "e=-1:1:3 a=0:20:5 eta=0.02:0.5:4 b=0:20:5", "E = exp(e); A = exp(a); B = exp(b)",
+     "loss of compute C = 6ND at M = D/N tokens per parameter (over-training), "
+     "E + (A M^eta + B M^-eta) C^-eta",
+     "Gadre et al. 2024, Language models scale reliably with over-training and on downstream "
+     "tasks (eq. 4)"},
 };
 
 /* ---- names ------------------------------------------------------------------------------- */

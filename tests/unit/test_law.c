@@ -337,6 +337,8 @@ static double var_value(const char *name)
         return 2e8;
     if (strcmp(name, "Nv") == 0)
         return 3e7;
+    if (strcmp(name, "U") == 0 || strcmp(name, "C") == 0 || strcmp(name, "M") == 0)
+        return strcmp(name, "U") == 0 ? 2e9 : strcmp(name, "C") == 0 ? 1e20 : 20;
     fail_msg("no test value for variable '%s'", name);
     return 0.0;
 }
