@@ -161,8 +161,7 @@ static int take_fit_opt(int c, const char *arg, compare_args *a)
         int st = cs_parse_double(arg, &a->cp.train_frac, "--train-frac");
 
         if (st == CS_OK && !(a->cp.train_frac > 0 && a->cp.train_frac < 1))
-            st = cs_fail(CS_EINPUT, "--train-frac: expected a number between 0 and 1, got %s",
-                         arg);
+            st = cs_fail(CS_EINPUT, "--train-frac: expected a number between 0 and 1, got %s", arg);
         return st;
     }
     case OPT_NO_LIK: a->cp.likelihood = false; return CS_OK;
@@ -293,8 +292,7 @@ static json_t *json_result(const cs_cli_comparison *c, const char *source, const
     return o;
 }
 
-static int write_json(cs_afile *af, const cs_cli_comparison *c, const char *source,
-                      const char *key)
+static int write_json(cs_afile *af, const cs_cli_comparison *c, const char *source, const char *key)
 {
     json_t *root = json_result(c, source, key);
     FILE *f = cs_afile_stream(af);

@@ -53,8 +53,7 @@ enum {
 };
 
 static const cs_cli_opt fit_opts[] = {
-    {"law", 'l', required_argument, "LAW",
-     "built-in law, formula, or auto (default chinchilla)"},
+    {"law", 'l', required_argument, "LAW", "built-in law, formula, or auto (default chinchilla)"},
     {"map", 'm', required_argument, "NAME=COL", "read law variable NAME from column COL"},
     {"derive", OPT_DERIVE, required_argument, "NAME=EXPR", "compute NAME per row, e.g. D=C/(6*N)"},
     {"where", OPT_WHERE, required_argument, "PRED",
@@ -237,8 +236,7 @@ static int take_select_opt(int c, const char *arg, fit_args *a)
     case OPT_TRAIN_FRAC:
         st = cs_parse_double(arg, &a->cp.train_frac, "--train-frac");
         if (st == CS_OK && !(a->cp.train_frac > 0 && a->cp.train_frac < 1))
-            st = cs_fail(CS_EINPUT, "--train-frac: expected a number between 0 and 1, got %s",
-                         arg);
+            st = cs_fail(CS_EINPUT, "--train-frac: expected a number between 0 and 1, got %s", arg);
         return st;
     case OPT_BY: a->by = arg; return CS_OK;
     default: return CS_OK;
@@ -549,8 +547,9 @@ static int choose_law(fit_args *a, const cs_table *t, cs_cli_comparison *c, cons
     dp.group = NULL;
     dp.key = *key = a->by ? a->by : cs_cli_default_key(t, &dp);
     if (dp.key == NULL)
-        return cs_fail(CS_EINPUT, "--law auto: %s has no C, N or D to order the points by; give "
-                                  "--by EXPR",
+        return cs_fail(CS_EINPUT,
+                       "--law auto: %s has no C, N or D to order the points by; give "
+                       "--by EXPR",
                        cs_table_source(t));
     st = cs_cli_compare_laws(a->nlaws ? a->laws : all, a->nlaws ? a->nlaws : n, a->nlaws == 0, t,
                              &dp, &a->fp, &a->cp, c);

@@ -144,8 +144,8 @@ static char *dup_str(const char *s)
 }
 
 /* Builds candidate `name`: its law and data set; CS_EINPUT when the data cannot feed it. */
-static int build_one(const char *name, const cs_table *t, const cs_dataset_params *dp,
-                     cs_law **law, cs_dataset **ds)
+static int build_one(const char *name, const cs_table *t, const cs_dataset_params *dp, cs_law **law,
+                     cs_dataset **ds)
 {
     int st;
 
@@ -192,14 +192,14 @@ static int build_all(const char *const *names, size_t n, bool optional, const cs
         c->nlaws++;
     }
     if (st == CS_OK && c->nlaws == 0)
-        st = cs_fail(CS_EINPUT, "none of the %zu candidate laws can be fitted to these data%s%s",
-                     n, c->nskipped ? " (" : "", c->nskipped ? c->skipped[0] : "");
+        st = cs_fail(CS_EINPUT, "none of the %zu candidate laws can be fitted to these data%s%s", n,
+                     c->nskipped ? " (" : "", c->nskipped ? c->skipped[0] : "");
     return st;
 }
 
 int cs_cli_compare_laws(const char *const *names, size_t n, bool optional, const cs_table *t,
-                   const cs_dataset_params *dp, const cs_fit_params *fp,
-                   const cs_compare_params *cp, cs_cli_comparison *out)
+                        const cs_dataset_params *dp, const cs_fit_params *fp,
+                        const cs_compare_params *cp, cs_cli_comparison *out)
 {
     cs_law **laws = calloc(n + 1, sizeof *laws);
     cs_dataset **ds = calloc(n + 1, sizeof *ds);
@@ -212,8 +212,8 @@ int cs_cli_compare_laws(const char *const *names, size_t n, bool optional, const
     if (st == CS_OK)
         st = build_all(names, n, optional, t, dp, out, laws, ds);
     if (st == CS_OK)
-        st = cs_compare_run((const cs_law *const *)laws, (const cs_dataset *const *)ds,
-                            out->nlaws, fp, cp, &out->res);
+        st = cs_compare_run((const cs_law *const *)laws, (const cs_dataset *const *)ds, out->nlaws,
+                            fp, cp, &out->res);
     for (size_t k = 0; k < n; k++) {
         cs_dataset_free(ds ? ds[k] : NULL);
         cs_law_free(laws ? laws[k] : NULL);
@@ -290,16 +290,18 @@ void cs_cli_comparison_print(FILE *f, const cs_cli_comparison *c, const char *so
 
     for (size_t i = 0; i < r->n; i++)
         c0 += r->fold[i] < 0;
-    fprintf(f, "compare: %zu points of %s, ordered by %s; %s: %zu trained on only, then %zu "
-               "fold%s\n",
+    fprintf(f,
+            "compare: %zu points of %s, ordered by %s; %s: %zu trained on only, then %zu "
+            "fold%s\n",
             r->n, source, key, cs_compare_cv_name(r->cv), c0, r->nfolds, r->nfolds == 1 ? "" : "s");
     print_folds(f, r);
     fprintf(f, "\n  %4s  %-18s %3s %6s  %10s %9s %9s  %11s %8s %7s\n", "rank", "law", "k", "tested",
             r->log_space ? "mean |err|" : "mean |err|", "median", "max", "AIC", "dAIC", "weight");
     for (size_t q = 0; q < r->nlaws; q++)
         print_row(f, c, q);
-    fprintf(f, "  (errors of the %s on points above what each fold trained on; AIC from the "
-               "Huber likelihood of a fit to all points)\n",
+    fprintf(f,
+            "  (errors of the %s on points above what each fold trained on; AIC from the "
+            "Huber likelihood of a fit to all points)\n",
             r->log_space ? "relative prediction, pred/obs - 1," : "prediction, pred - obs,");
     for (size_t k = 0; k < c->nlaws; k++) {
         char label[64];

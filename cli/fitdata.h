@@ -34,9 +34,9 @@ const char *cs_cli_default_key(const cs_table *t, const cs_dataset_params *dp);
 
 /* A law comparison as run by the CLI. */
 typedef struct cs_cli_comparison {
-    char **names;     /* (nlaws) the laws compared (built-in name or formula) */
+    char **names; /* (nlaws) the laws compared (built-in name or formula) */
     size_t nlaws;
-    char **skipped;   /* (nskipped) "name: why" for candidates the data cannot feed */
+    char **skipped; /* (nskipped) "name: why" for candidates the data cannot feed */
     size_t nskipped;
     cs_compare_result *res;
 } cs_cli_comparison;
@@ -47,8 +47,8 @@ typedef struct cs_cli_comparison {
  * error. On success *out holds the comparison (cs_cli_comparison_clear). CS_EINPUT when fewer
  * than one law remains, and the errors of cs_compare_run. */
 int cs_cli_compare_laws(const char *const *names, size_t n, bool optional, const cs_table *t,
-                   const cs_dataset_params *dp, const cs_fit_params *fp,
-                   const cs_compare_params *cp, cs_cli_comparison *out);
+                        const cs_dataset_params *dp, const cs_fit_params *fp,
+                        const cs_compare_params *cp, cs_cli_comparison *out);
 
 /* Frees what a comparison holds and zeroes it. */
 void cs_cli_comparison_clear(cs_cli_comparison *c);

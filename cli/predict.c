@@ -195,8 +195,8 @@ static int check_names(const predict_args *a, const cs_law *law)
             return cs_fail(CS_EINPUT, "\"%s\": expected NAME=VALUE[,VALUE...]", a->assign[k]);
         snprintf(name, sizeof name, "%.*s", (int)(eq - a->assign[k]), a->assign[k]);
         if (cs_law_var_index(law, name) < 0)
-            return cs_fail(CS_EINPUT, "\"%s\": %s is not a variable of the fitted law", a->assign[k],
-                           name);
+            return cs_fail(CS_EINPUT, "\"%s\": %s is not a variable of the fitted law",
+                           a->assign[k], name);
     }
     return CS_OK;
 }
@@ -209,8 +209,9 @@ static int broadcast(double **v, size_t *m, size_t n, const char *name)
     if (*m == n)
         return CS_OK;
     if (*m != 1)
-        return cs_fail(CS_EINPUT, "%s has %zu values, another variable %zu (give one value or "
-                                  "as many as the others)",
+        return cs_fail(CS_EINPUT,
+                       "%s has %zu values, another variable %zu (give one value or "
+                       "as many as the others)",
                        name, *m, n);
     w = realloc(*v, n * sizeof *w);
     if (w == NULL)
@@ -377,8 +378,8 @@ static json_t *json_root(const predict_args *a, const cs_fitjson *fj, const cs_p
 /* ---- main --------------------------------------------------------------------------------- */
 
 /* Predicts every point, printing rows (unless JSON goes to stdout) and adding to `root`. */
-static int run(const predict_args *a, const cs_fitjson *fj, const cs_predictor *pr,
-               const points *p, json_t *root, bool table)
+static int run(const predict_args *a, const cs_fitjson *fj, const cs_predictor *pr, const points *p,
+               json_t *root, bool table)
 {
     double x[CS_LAW_MAX_OPS];
     cs_prediction r;

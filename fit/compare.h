@@ -57,28 +57,28 @@ int cs_compare_cv_parse(const char *name, int *cv);
 /* One law's scores. Arrays are owned by the result. */
 typedef struct cs_compare_law {
     size_t nparams;
-    size_t n_scored;      /* test points predicted */
-    size_t folds_failed;  /* folds whose fit failed */
-    char *fold_error;     /* the first such failure ("fold 2: ..."), or NULL */
-    double mean_abs_err;  /* over the scored test points; NaN when none */
+    size_t n_scored;     /* test points predicted */
+    size_t folds_failed; /* folds whose fit failed */
+    char *fold_error;    /* the first such failure ("fold 2: ..."), or NULL */
+    double mean_abs_err; /* over the scored test points; NaN when none */
     double median_abs_err;
     double max_abs_err;
-    double *fold_mean;    /* (nfolds) mean |error| per fold, NaN when it failed */
-    double *pred;         /* (n) prediction at each test point from the fold that held it out;
-                             NaN for training-only points and failed folds */
-    double *estimate;     /* (nparams) fit to all points (likelihood on), else NaN */
-    char *full_error;     /* why the fit to all points failed, or NULL */
-    double nll;           /* Huber likelihood at its optimum; NaN when not computed */
+    double *fold_mean; /* (nfolds) mean |error| per fold, NaN when it failed */
+    double *pred;      /* (n) prediction at each test point from the fold that held it out;
+                          NaN for training-only points and failed folds */
+    double *estimate;  /* (nparams) fit to all points (likelihood on), else NaN */
+    char *full_error;  /* why the fit to all points failed, or NULL */
+    double nll;        /* Huber likelihood at its optimum; NaN when not computed */
     double aic;
     double bic;
-    double daic;          /* AIC - the smallest AIC among the laws */
-    double weight;        /* Akaike weight exp(-daic/2), normalised over the laws with an AIC */
+    double daic;   /* AIC - the smallest AIC among the laws */
+    double weight; /* Akaike weight exp(-daic/2), normalised over the laws with an AIC */
 } cs_compare_law;
 
 typedef struct cs_compare_result {
     int cv;
     bool log_space;
-    size_t n;             /* points */
+    size_t n; /* points */
     size_t nfolds;
     long *fold;           /* (n) test fold of each point, -1 = trained on in every fold */
     size_t *fold_train;   /* (nfolds) training points per fold */

@@ -32,7 +32,7 @@ struct cs_dataset {
     size_t *line;      /* (n) source lines */
     size_t *group;     /* (n) group ids, or NULL */
     size_t ngroups;
-    double *key;       /* (n) ordering key, or NULL */
+    double *key; /* (n) ordering key, or NULL */
 };
 
 /* A name resolved over the rows selected by --where, cached while building. */
@@ -452,8 +452,7 @@ static long text_col(const builder *b, const char *name)
 /* The values of one side of a comparison over the selected rows: a number, a name (column,
  * --map or --derive), or an expression over names. *v points at them; *own is the array to
  * free (NULL when they belong to the builder). */
-static int side_values(builder *b, const char *s, const char *label, const double **v,
-                       double **own)
+static int side_values(builder *b, const char *s, const char *label, const double **v, double **own)
 {
     double x;
     int st;

@@ -66,8 +66,8 @@ cs_dataset_params cs_dataset_default_params(void);
  * <= 0 where it must be > 0, a malformed --map/--derive/--where, a syntax error in a derived
  * expression (with the law-language caret message), an expression using a name that is no
  * column, a derived value that is not finite, a --where on a missing column or comparing text
- * with < or >, drop_top >= the rows left, or no rows left after filtering, a --holdout that holds for no
- * point or for every point ("--holdout \"N > 5e8\" holds for none of the 40 points"), a
+ * with < or >, drop_top >= the rows left, or no rows left after filtering, a --holdout that holds
+ * for no point or for every point ("--holdout \"N > 5e8\" holds for none of the 40 points"), a
  * malformed predicate or key, or a value a predicate or the key reads that is not a finite
  * number in a row it applies to; CS_ENOMEM. */
 int cs_dataset_build(const cs_table *t, const cs_law *law, const cs_dataset_params *p,

@@ -1180,8 +1180,8 @@ static int read_optional(const rd *c, json_t *root, cs_fitjson *fj)
     if (h != NULL && !json_is_null(h))
         st = json_is_object(h) ? read_holdout(c, h, fj) : bad(c, "holdout", "an object or null");
     if (st == CS_OK && s != NULL && !json_is_null(s))
-        st = json_is_object(s) ? read_selection(c, s, fj)
-                               : bad(c, "selection", "an object or null");
+        st =
+            json_is_object(s) ? read_selection(c, s, fj) : bad(c, "selection", "an object or null");
     return st;
 }
 

@@ -165,7 +165,8 @@ int cs_holdout_score(const cs_predictor *p, const cs_dataset *held, const char *
 
     *out = NULL;
     if (nlevels == 0 || nlevels > CS_PREDICT_MAX_LEVELS)
-        return cs_fail(CS_EINVAL, "holdout: between 1 and %d interval levels", CS_PREDICT_MAX_LEVELS);
+        return cs_fail(CS_EINVAL, "holdout: between 1 and %d interval levels",
+                       CS_PREDICT_MAX_LEVELS);
     for (size_t k = 0; k < nlevels; k++)
         if (!(levels[k] > 0 && levels[k] < 1))
             return cs_fail(CS_EINVAL, "holdout: level %g is not between 0 and 1", levels[k]);

@@ -20,19 +20,19 @@ extern "C" {
 
 /* The scores. Every array is owned by the result (cs_holdout_result_free). */
 typedef struct cs_holdout_result {
-    char *expr;    /* the --holdout predicate, or NULL */
-    size_t n;      /* held-out points */
-    size_t nvars;  /* law variables */
-    char **vname;  /* (nvars + 1) variable names, then the target's */
+    char *expr;   /* the --holdout predicate, or NULL */
+    size_t n;     /* held-out points */
+    size_t nvars; /* law variables */
+    char **vname; /* (nvars + 1) variable names, then the target's */
     size_t nlevels;
     double levels[CS_PREDICT_MAX_LEVELS];
-    char **where;      /* (n) "file:line" of each point */
-    double *vars;      /* (n, nvars) its variables */
-    double *observed;  /* (n) */
-    double *predicted; /* (n) the law at the point estimate */
-    double *lo;        /* (n, nlevels) prediction intervals */
-    double *hi;        /* (n, nlevels) */
-    double *rel_error; /* (n) predicted / observed - 1 */
+    char **where;        /* (n) "file:line" of each point */
+    double *vars;        /* (n, nvars) its variables */
+    double *observed;    /* (n) */
+    double *predicted;   /* (n) the law at the point estimate */
+    double *lo;          /* (n, nlevels) prediction intervals */
+    double *hi;          /* (n, nlevels) */
+    double *rel_error;   /* (n) predicted / observed - 1 */
     double mean_abs_rel; /* mean |rel_error| */
     double median_abs_rel;
     double max_abs_rel;

@@ -50,8 +50,7 @@ static const cs_law_info builtins[] = {
     {"data-constrained",
      "L = exp(e) + exp(a)/(min(N, min(D, U)/20)*(1 + rn*(1 - exp((1 - N/min(N, min(D, U)/20))/rn)))"
      ")^alpha + exp(b)/(min(D, U)*(1 + rd*(1 - exp((1 - D/min(D, U))/rd))))^beta",
-     "N D U", "rn rd",
-     "e=-1:1:3 a=0:20:3 rn=1:100:3 alpha=0:1:3 b=0:20:3 rd=1:100:3 beta=0:1:3",
+     "N D U", "rn rd", "e=-1:1:3 a=0:20:3 rn=1:100:3 alpha=0:1:3 b=0:20:3 rd=1:100:3 beta=0:1:3",
      "E = exp(e); A = exp(a); B = exp(b)",
      "chinchilla in effective parameters N' and tokens D' when U unique tokens are repeated "
      "(D > U): repeated tokens and excess parameters decay in value with constants rd, rn",

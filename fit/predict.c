@@ -52,8 +52,9 @@ cs_predictor *cs_predictor_alloc(const cs_law *law, const double *estimate, cons
     cs_predictor *p;
 
     if (n_points <= np || !(rmse >= 0) || !isfinite(rmse)) {
-        cs_fail(CS_EINPUT, "predict: a fit of %zu points with %zu parameters and residual RMSE %g "
-                           "has no noise estimate",
+        cs_fail(CS_EINPUT,
+                "predict: a fit of %zu points with %zu parameters and residual RMSE %g "
+                "has no noise estimate",
                 n_points, np, rmse);
         return NULL;
     }

@@ -82,8 +82,8 @@ static const cand cands[3] = {
 static cs_law *cand_law(const cand *c)
 {
     static const char *vars[] = {"N", "D"};
-    cs_law *law = strchr(c->formula, '=') ? cs_law_parse(c->formula, vars, 2)
-                                          : cs_law_builtin(c->formula);
+    cs_law *law =
+        strchr(c->formula, '=') ? cs_law_parse(c->formula, vars, 2) : cs_law_builtin(c->formula);
 
     assert_non_null(law);
     if (c->grid)
@@ -275,7 +275,7 @@ static void test_data_constrained(void **state)
     (void)state;
     assert_non_null(laws[1]);
     assert_int_equal(cs_law_set_grid(laws[1], "e=0:1:2 a=5:7:2 rn=2:20:2 alpha=0.2:0.5:2 b=6:8:2 "
-                                               "rd=5:50:2 beta=0.2:0.4:2"),
+                                              "rd=5:50:2 beta=0.2:0.4:2"),
                      CS_OK);
     t = repeated_table(laws[1]);
     dp.key = "6*N*D";

@@ -1,7 +1,8 @@
 /* tests/unit/test_holdout.c: predicates over columns (--where and --holdout in fit/dataset.c:
  * expressions, && and ||, text columns), the held-out and kept parts, the ordering key and
  * subsets, bad input (a hold-out selecting no point or every point, a --where matching nothing),
- * and hold-out scoring (fit/holdout.c) on synthetic data from a known law. Run by `make test`.
+ * hold-out scoring (fit/holdout.c) on synthetic data from a known law, and the hold-out and
+ * selection parts of the JSON result (fit/fitjson.c) written and read back. Run by `make test`.
  */
 #include "tests/testutil.h"
 
@@ -10,6 +11,7 @@
 #include "fit/bootstrap.h"
 #include "fit/dataset.h"
 #include "fit/fit.h"
+#include "fit/fitjson.h"
 #include "fit/holdout.h"
 #include "fit/law.h"
 #include "fit/predict.h"
@@ -223,8 +225,8 @@ static void test_scoring(void **state)
 {
     cs_table *t = synth_table(0.005);
     cs_law *truth = cs_law_builtin("chinchilla");
-    cs_law *wrong = cs_law_parse("L = exp(a)/N^alpha + exp(b)/D^beta", (const char *[]){"N", "D"},
-                                 2);
+    cs_law *wrong =
+        cs_law_parse("L = exp(a)/N^alpha + exp(b)/D^beta", (const char *[]){"N", "D"}, 2);
     cs_holdout_result *hr;
     double sum = 0.0;
 
@@ -271,13 +273,98 @@ static void test_scoring(void **state)
     cs_table_free(t);
 }
 
+/* The optional JSON parts survive a write and a read; a file without them reads as before. */
+static void test_json_round_trip(void **state)
+{
+    cs_table *t = synth_table(0.005);
+    cs_law *law = cs_law_builtin("chinchilla");
+    cs_dataset_params p = cs_dataset_default_params();
+    cs_fit_params fp = cs_fit_default_params();
+    cs_dataset *ds = NULL;
+    cs_dataset *held = NULL;
+    cs_fit_result *fit = NULL;
+    cs_fitjson *fj = NULL;
+    cs_fitjson *back = NULL;
+    cs_predictor *pr;
+    double lv[3] = {0.5, 0.8, 0.9};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    (void)state;
+    assert_int_equal(cs_law_set_grid(law, "alpha=0.3 beta=0.3 e=0.5 a=6 b=7"), CS_OK);
+    p.holdout = "N > 1e9";
+    assert_int_equal(cs_dataset_build(t, law, &p, &ds), CS_OK);
+    p.held_out = true;
+    assert_int_equal(cs_dataset_build(t, law, &p, &held), CS_OK);
+    assert_int_equal(cs_fit_run(law, ds, &fp, &fit), CS_OK);
+    assert_int_equal(cs_fitjson_from_fit(law, NULL, 0, ds, fit, NULL, &fj), CS_OK);
+    pr = cs_predictor_from_fit(law, fit, NULL);
+    assert_non_null(pr);
+    assert_int_equal(cs_holdout_score(pr, held, "N > 1e9", lv, 3, &fj->holdout), CS_OK);
+    fj->select_cv = strdup("largest");
+    fj->select_key = strdup("6*N*D");
+    fj->select_folds = 1;
+    fj->candidates = calloc(2, sizeof *fj->candidates);
+    fj->candidates[0] = (cs_fitjson_candidate){strdup("chinchilla"), 0.01, 0.02, 0, 0.0};
+    fj->candidates[1] = (cs_fitjson_candidate){strdup("L = a*N^b"), NAN, NAN, 1, 12.5};
+    fj->ncandidates = 2;
+    f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(cs_fitjson_write(f, fj), CS_OK);
+    assert_int_equal(fclose(f), 0);
+    if (cs_fitjson_read_mem(buf, len, "rt.json", &back) != CS_OK)
+        fail_msg("%s", cs_errmsg());
+    assert_non_null(back->holdout);
+    assert_int_equal(back->holdout->n, 5);
+    assert_int_equal(back->holdout->nlevels, 3);
+    assert_string_equal(back->holdout->expr, "N > 1e9");
+    assert_string_equal(back->holdout->vname[1], "D");
+    assert_string_equal(back->holdout->vname[2], "L");
+    assert_string_equal(back->holdout->where[4], fj->holdout->where[4]);
+    for (size_t i = 0; i < 5; i++) {
+        assert_true(back->holdout->predicted[i] == fj->holdout->predicted[i]);
+        assert_true(back->holdout->vars[i * 2 + 1] == fj->holdout->vars[i * 2 + 1]);
+        assert_true(back->holdout->hi[i * 3 + 2] == fj->holdout->hi[i * 3 + 2]);
+    }
+    assert_true(back->holdout->mean_abs_rel == fj->holdout->mean_abs_rel);
+    assert_true(back->holdout->coverage[1] == fj->holdout->coverage[1]);
+    assert_int_equal(back->ncandidates, 2);
+    assert_string_equal(back->candidates[1].law, "L = a*N^b");
+    assert_true(isnan(back->candidates[1].mean_abs_err) && back->candidates[1].daic == 12.5);
+    assert_string_equal(back->select_key, "6*N*D");
+    cs_fitjson_free(back);
+    /* without the optional parts */
+    cs_holdout_result_free(fj->holdout);
+    fj->holdout = NULL;
+    fj->ncandidates = 0;
+    free(buf);
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    assert_int_equal(cs_fitjson_write(f, fj), CS_OK);
+    assert_int_equal(fclose(f), 0);
+    assert_null(strstr(buf, "\"holdout\""));
+    assert_int_equal(cs_fitjson_read_mem(buf, len, "old.json", &back), CS_OK);
+    assert_null(back->holdout);
+    assert_int_equal(back->ncandidates, 0);
+    cs_fitjson_free(back);
+    fj->ncandidates = 2; /* freed with fj */
+    free(buf);
+    cs_predictor_free(pr);
+    cs_fitjson_free(fj);
+    cs_fit_result_free(fit);
+    cs_dataset_free(held);
+    cs_dataset_free(ds);
+    cs_law_free(law);
+    cs_table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_predicates),
-        cmocka_unit_test(test_holdout_parts),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_scoring),
+        cmocka_unit_test(test_predicates),      cmocka_unit_test(test_holdout_parts),
+        cmocka_unit_test(test_bad_input),       cmocka_unit_test(test_scoring),
+        cmocka_unit_test(test_json_round_trip),
     };
 
     gsl_set_error_handler_off();

@@ -104,9 +104,9 @@ static void test_errors(void **state)
 
 /* ---- calibration ------------------------------------------------------------------------- */
 
-#define CAL_REPS 150   /* replications: data set, fit, bootstrap */
-#define CAL_N 30       /* points per data set */
-#define CAL_BOOT 100   /* bootstrap refits per replication */
+#define CAL_REPS  150  /* replications: data set, fit, bootstrap */
+#define CAL_N     30   /* points per data set */
+#define CAL_BOOT  100  /* bootstrap refits per replication */
 #define CAL_DRAWS 10   /* new observations per test point and replication */
 #define CAL_SIGMA 0.02 /* log-normal noise */
 
