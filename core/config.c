@@ -570,8 +570,11 @@ static int slurp(FILE *f, const char *name, char **buf, size_t *n)
             return cs_fail(CS_ENOMEM, "%s: out of memory", name);
         len += fread(p + len, 1, cap - len, f);
         if (ferror(f)) {
+            int err = errno;
+
             free(p);
-            return cs_fail(CS_EIO, "%s: cannot read: %s", name, strerror(errno));
+            return cs_fail(err == EISDIR ? CS_EINPUT : CS_EIO, "%s: cannot read: %s%s", name,
+                           strerror(err), err == EISDIR ? "; expected a config file" : "");
         }
         if (len > CS_CONFIG_FILE_MAX) {
             free(p);
@@ -602,7 +605,8 @@ int cs_config_read_file(const char *path, cs_config **out)
 
     *out = NULL;
     if (f == NULL)
-        return cs_fail(CS_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return cs_fail(errno == ENOENT || errno == ENOTDIR ? CS_EINPUT : CS_EIO,
+                       "%s: cannot open: %s", path, strerror(errno));
     st = slurp(f, name, &buf, &n);
     if (!is_stdin)
         fclose(f);

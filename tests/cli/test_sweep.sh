@@ -225,5 +225,5 @@ bad 'wobbly' '[data]\ncorpus = synth\n[train]\nschedule = cosine, wobbly\nbatch_
 expect_exit 2 "$CS" sweep
 expect_exit 2 "$CS" sweep grid.cfg --jobs 0
 expect_exit 2 "$CS" sweep grid.cfg --gpus-per-task 1
-expect_exit 1 "$CS" sweep missing.cfg
+expect_exit 2 "$CS" sweep missing.cfg
 echo "all sweep checks passed"

@@ -96,6 +96,8 @@ expect_exit 2 "$CS" train --data "$T/synth" "${TINY[@]}" --d-model 64 --tokens 4
     --out "$T/y" --init-from "$T/run/ckpt.bin"
 expect_err "init-from"
 expect_exit 2 "$CS" train --data "$T/nonexistent" "${TINY[@]}" --tokens 40960 --out "$T/x"
+expect_exit 2 "$CS" train --config "$T/missing.cfg" --out "$T/x"
+expect_err "missing.cfg: cannot open"
 expect_exit 2 "$CS" train "${TINY[@]}" --tokens 40960 --out "$T/x"
 expect_err "--data is required"
 [ "$(md5sum "$T/run/run.h5" "$T/run/ckpt.bin")" = "$sum" ] || fail "a refused run changed $T/run"
