@@ -242,7 +242,8 @@ install: all
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libctxscale.a
 	@for h in $(wildcard $(addsuffix /*.h,$(LIB_DIRS))); do \
 	  install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/ctxscale/$$h; done
-	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/ctxscale.pc.in \
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	  -e 's|@LIBS_PRIVATE@|$(strip $(filter-out $(PKG_LIBS) $(SAN_FLAGS) $(LDFLAGS) $(LDLIBS),$(ALL_LDLIBS)))|' scripts/ctxscale.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ctxscale.pc
 	@echo "installed ctxscale $(VERSION) under $(DESTDIR)$(PREFIX)"
 
