@@ -4,6 +4,7 @@
 #include "analysis/analyze.h"
 #include "cli/cli.h"
 #include "cli/opt.h"
+#include "cli/shared_opts.h"
 #include "core/afile.h"
 #include "core/error.h"
 #include "core/parse.h"
@@ -87,18 +88,6 @@ typedef struct an_args {
     cs_analyze_params p;
 } an_args;
 
-static int parse_size(const char *s, size_t *out, const char *what)
-{
-    long v;
-    int st = cs_parse_long(s, &v, what);
-
-    if (st == CS_OK && v < 0)
-        st = cs_fail(CS_EINPUT, "%s: expected a number >= 0, got %ld", what, v);
-    if (st == CS_OK)
-        *out = (size_t)v;
-    return st;
-}
-
 static int parse_choice(const char *arg, const char *what, const char *const *names, int *out)
 {
     int i;
@@ -112,27 +101,9 @@ static int parse_choice(const char *arg, const char *what, const char *const *na
                    names[2] ? " or " : "", names[2] ? names[2] : "", arg);
 }
 
-static int parse_range(const char *s, double *lo, double *hi)
-{
-    const char *colon = strchr(s, ':');
-    char a[64];
-    int st;
-
-    if (!colon || (size_t)(colon - s) >= sizeof a)
-        return cs_fail(CS_EINPUT, "--T-range: expected LO:HI, got \"%s\"", s);
-    snprintf(a, sizeof a, "%.*s", (int)(colon - s), s);
-    if ((st = cs_parse_double_ex(a, lo, CS_PARSE_POSITIVE, "--T-range")) ||
-        (st = cs_parse_double_ex(colon + 1, hi, CS_PARSE_POSITIVE, "--T-range")))
-        return st;
-    if (!(*hi > *lo))
-        return cs_fail(CS_EINPUT, "--T-range: expected LO < HI, got \"%s\"", s);
-    return CS_OK;
-}
-
 static int take_number(int c, const char *arg, an_args *a)
 {
     cs_analyze_params *p = &a->p;
-    long seed;
     int st;
 
     switch (c) {
@@ -141,31 +112,26 @@ static int take_number(int c, const char *arg, an_args *a)
         return st == CS_OK && !(p->tol < 1.0)
                    ? cs_fail(CS_EINPUT, "--tol: expected a number below 1 (decades), got %s", arg)
                    : st;
-    case OPT_MIN_RUNS: return parse_size(arg, &p->min_runs, "--min-runs");
+    case OPT_MIN_RUNS: return cs_cli_parse_size(arg, &p->min_runs, "--min-runs");
     case OPT_WINDOW:
-        st = parse_size(arg, &p->ucurve.window, "--window");
+        st = cs_cli_parse_size(arg, &p->ucurve.window, "--window");
         return st == CS_OK && p->ucurve.window == 0
                    ? cs_fail(CS_EINPUT, "--window: expected at least 1")
                    : st;
-    case OPT_BOOT: return parse_size(arg, &p->ucurve.nboot, "--boot");
-    case OPT_SEED:
-        if ((st = cs_parse_long(arg, &seed, "--seed")) == CS_OK)
-            p->ucurve.seed = (uint64_t)seed;
-        return st;
-    case OPT_LEVEL:
-        st = cs_parse_double(arg, &p->ucurve.level, "--level");
-        return st == CS_OK && !(p->ucurve.level > 0.0 && p->ucurve.level < 1.0)
-                   ? cs_fail(CS_EINPUT, "--level: expected a number between 0 and 1, got %s", arg)
-                   : st;
+    case OPT_BOOT: return cs_cli_parse_size(arg, &p->ucurve.nboot, "--boot");
+    case OPT_SEED: return cs_cli_parse_seed(arg, &p->ucurve.seed, "--seed");
+    case OPT_LEVEL: return cs_cli_parse_fraction(arg, &p->ucurve.level, "--level");
     case OPT_NOISE: return cs_parse_double_ex(arg, &p->noise, CS_PARSE_NONNEGATIVE, "--noise");
-    case OPT_LAW_BOOT: return parse_size(arg, &p->law_boot, "--law-boot");
-    case OPT_THREADS: return parse_size(arg, &p->threads, "--threads");
+    case OPT_LAW_BOOT: return cs_cli_parse_size(arg, &p->law_boot, "--law-boot");
+    case OPT_THREADS: return cs_cli_parse_size(arg, &p->threads, "--threads");
     }
     return CS_OK;
 }
 
-static int take_opt(int c, const char *arg, an_args *a)
+/* One option into *a (an an_args). CS_OK or a status (message recorded). */
+static int take_opt(int c, const char *arg, void *ctx)
 {
+    an_args *a = ctx;
     static const char *const rows[] = {"eval", "steps", NULL};
     static const char *const units[] = {"auto", "nats", "bpb", NULL};
 
@@ -180,7 +146,7 @@ static int take_opt(int c, const char *arg, an_args *a)
     case OPT_UNIT: return parse_choice(arg, "--unit", units, &a->p.points.metric);
     case OPT_DATA: a->p.points.data = arg; return CS_OK;
     case OPT_NO_LAW: a->p.law = false; return CS_OK;
-    case OPT_T_RANGE: return parse_range(arg, &a->p.T_lo, &a->p.T_hi);
+    case OPT_T_RANGE: return cs_cli_parse_range(arg, "--T-range", true, &a->p.T_lo, &a->p.T_hi);
     }
     return take_number(c, arg, a);
 }
@@ -188,22 +154,12 @@ static int take_opt(int c, const char *arg, an_args *a)
 /* Parses argv into *a; returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, an_args *a)
 {
-    cs_cli_parser ps;
-    int c;
+    int rc;
 
     memset(a, 0, sizeof *a);
     a->p = cs_analyze_default_params();
-    cs_cli_parser_init(&ps, &analyze_cmd);
-    while ((c = cs_cli_next(&ps, argc, argv)) != -1) {
-        if (c == '?')
-            return 2;
-        if (c == CS_CLI_OPT_HELP) {
-            cs_cli_help(&analyze_cmd, stdout);
-            return 0;
-        }
-        if (take_opt(c, optarg, a) != CS_OK)
-            return cs_cli_usage_error(&analyze_cmd, "%s", cs_errmsg());
-    }
+    if ((rc = cs_cli_parse_opts(&analyze_cmd, argc, argv, take_opt, a)) >= 0)
+        return rc;
     if (optind + 1 != argc)
         return cs_cli_usage_error(&analyze_cmd, "expected one runs directory, got %d arguments",
                                   argc - optind);

@@ -6,53 +6,39 @@
 #include "cli/cli.h"
 #include "cli/fitdata.h"
 #include "cli/opt.h"
+#include "cli/shared_opts.h"
 #include "core/afile.h"
 #include "core/error.h"
-#include "core/parse.h"
 #include "fit/compare.h"
 #include "fit/dataset.h"
 #include "fit/fit.h"
 
 #include <jansson.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum {
-    OPT_LAWS = 256,
-    OPT_DERIVE,
-    OPT_WHERE,
-    OPT_DROP_TOP,
-    OPT_BY,
-    OPT_CV,
-    OPT_FOLDS,
-    OPT_TRAIN_FRAC,
-    OPT_METHOD,
-    OPT_DELTA,
-    OPT_SPACE,
-    OPT_MAX_ITER,
-    OPT_NO_LIK,
+    OPT_NO_LIK = 256,
 };
 
 static const cs_cli_opt compare_opts[] = {
-    {"laws", OPT_LAWS, required_argument, "A,B,...", "built-in laws to compare"},
+    CS_CLI_FIT_OPT_LAWS("built-in laws to compare"),
     {"law", 'l', required_argument, "LAW", "one more law: built-in name or formula (repeatable)"},
-    {"map", 'm', required_argument, "NAME=COL", "read law variable NAME from column COL"},
-    {"derive", OPT_DERIVE, required_argument, "NAME=EXPR", "compute NAME per row, e.g. D=C/(6*N)"},
-    {"where", OPT_WHERE, required_argument, "PRED", "keep rows where it holds, e.g. 'N > 1e7'"},
-    {"drop-top", OPT_DROP_TOP, required_argument, "K",
-     "leave out the K rows with the largest target"},
-    {"by", OPT_BY, required_argument, "EXPR", "order points by EXPR (default C, else 6*N*D)"},
-    {"cv", OPT_CV, required_argument, "S", "extrapolate (default) or largest"},
-    {"folds", OPT_FOLDS, required_argument, "K", "test blocks above the training part (3)"},
-    {"train-frac", OPT_TRAIN_FRAC, required_argument, "F", "share of points only trained on (0.5)"},
-    {"method", OPT_METHOD, required_argument, "M", "huber (default), lsq or huber-lik"},
-    {"delta", OPT_DELTA, required_argument, "D", "Huber threshold (default 1e-3)"},
-    {"space", OPT_SPACE, required_argument, "S", "residuals in log (default) or linear space"},
-    {"threads", 't', required_argument, "N", "worker threads (default: online CPUs)"},
-    {"max-iter", OPT_MAX_ITER, required_argument, "N", "iterations per start (default 2000)"},
+    CS_CLI_FIT_OPT_MAP,
+    CS_CLI_FIT_OPT_DERIVE,
+    CS_CLI_OPT_WHERE("PRED", "keep rows where it holds, e.g. 'N > 1e7'"),
+    CS_CLI_FIT_OPT_DROP_TOP,
+    CS_CLI_FIT_OPT_BY("order points by EXPR (default C, else 6*N*D)"),
+    CS_CLI_FIT_OPT_CV("extrapolate (default) or largest"),
+    CS_CLI_FIT_OPT_FOLDS("test blocks above the training part (3)"),
+    CS_CLI_FIT_OPT_TRAIN_FRAC("share of points only trained on (0.5)"),
+    CS_CLI_FIT_OPT_METHOD,
+    CS_CLI_FIT_OPT_DELTA,
+    CS_CLI_FIT_OPT_SPACE,
+    CS_CLI_FIT_OPT_THREADS,
+    CS_CLI_FIT_OPT_MAX_ITER,
     {"no-likelihood", OPT_NO_LIK, no_argument, NULL, "skip the fits to all points (no AIC)"},
     {"json", 'j', required_argument, "FILE", "also write the result as JSON (- for stdout)"},
     {"force", 'f', no_argument, NULL, "overwrite the JSON file if it exists"},
@@ -76,155 +62,55 @@ static const cs_cli_cmd compare_cmd = {
     "Example: ctxscale compare runs.csv --laws chinchilla,kaplan,ndt --cv extrapolate\n",
 };
 
-#define MAX_LIST 64
-
 typedef struct compare_args {
-    const char *laws[MAX_LIST];
-    const char *maps[MAX_LIST];
-    const char *derives[MAX_LIST];
-    const char *wheres[MAX_LIST];
-    size_t nlaws, nmaps, nderives, nwheres;
-    char *copies[MAX_LIST]; /* the --laws arguments, split in place */
-    size_t ncopies;
-    const char *by;
+    cs_cli_laws laws; /* --laws and --law */
+    cs_cli_fit_opts o;
     const char *json;
     const char *input;
     bool force;
     bool quiet;
     bool verbose;
-    size_t drop_top;
-    cs_fit_params fp;
-    cs_compare_params cp;
 } compare_args;
 
-static int push_str(const char **list, size_t *n, const char *arg, const char *opt)
+/* One option into *a (a compare_args). CS_OK or a status (message recorded). */
+static int take_opt(int c, const char *arg, void *ctx)
 {
-    if (*n == MAX_LIST)
-        return cs_fail(CS_EINPUT, "--%s: at most %d entries", opt, MAX_LIST);
-    list[(*n)++] = arg;
-    return CS_OK;
-}
+    compare_args *a = ctx;
 
-static int parse_size(const char *s, size_t *out, const char *what, long min)
-{
-    long v;
-    int st = cs_parse_long(s, &v, what);
-
-    if (st == CS_OK && v < min)
-        st = cs_fail(CS_EINPUT, "%s: expected a whole number >= %ld, got %ld", what, min, v);
-    if (st == CS_OK)
-        *out = (size_t)v;
-    return st;
-}
-
-/* --laws a,b,c: the names are added to the list (built-in names contain no commas). */
-static int take_laws(compare_args *a, const char *arg)
-{
-    char *save = NULL;
-    size_t len = strlen(arg) + 1;
-    char *copy = malloc(len);
-    int st = CS_OK;
-
-    if (copy == NULL)
-        return cs_fail(CS_ENOMEM, "out of memory");
-    if (a->ncopies == MAX_LIST) {
-        free(copy);
-        return cs_fail(CS_EINPUT, "--laws: at most %d times", MAX_LIST);
-    }
-    memcpy(copy, arg, len);
-    a->copies[a->ncopies++] = copy;
-    for (char *tok = strtok_r(copy, ", ", &save); tok && st == CS_OK;
-         tok = strtok_r(NULL, ", ", &save)) {
-        if (!cs_cli_is_builtin(tok))
-            return cs_fail(CS_EINPUT,
-                           "--laws: '%s' is not a built-in law (give formulas with --law)", tok);
-        st = push_str(a->laws, &a->nlaws, tok, "laws");
-    }
-    return st;
-}
-
-static int take_fit_opt(int c, const char *arg, compare_args *a)
-{
     switch (c) {
-    case OPT_METHOD: return cs_fit_method_parse(arg, &a->fp.method);
-    case OPT_DELTA: return cs_parse_double_ex(arg, &a->fp.delta, CS_PARSE_POSITIVE, "--delta");
-    case OPT_SPACE:
-        if (strcmp(arg, "log") != 0 && strcmp(arg, "linear") != 0)
-            return cs_fail(CS_EINPUT, "--space: expected log or linear, got \"%s\"", arg);
-        a->fp.log_space = strcmp(arg, "log") == 0;
-        return CS_OK;
-    case 't': return parse_size(arg, &a->fp.threads, "--threads", 1);
-    case OPT_MAX_ITER: return parse_size(arg, &a->fp.max_iter, "--max-iter", 1);
-    case OPT_CV: return cs_compare_cv_parse(arg, &a->cp.cv);
-    case OPT_FOLDS: return parse_size(arg, &a->cp.folds, "--folds", 1);
-    case OPT_TRAIN_FRAC: {
-        int st = cs_parse_double(arg, &a->cp.train_frac, "--train-frac");
-
-        if (st == CS_OK && !(a->cp.train_frac > 0 && a->cp.train_frac < 1))
-            st = cs_fail(CS_EINPUT, "--train-frac: expected a number between 0 and 1, got %s", arg);
-        return st;
-    }
-    case OPT_NO_LIK: a->cp.likelihood = false; return CS_OK;
-    default: return CS_OK;
-    }
-}
-
-static int take_opt(int c, const char *arg, compare_args *a)
-{
-    switch (c) {
-    case OPT_LAWS: return take_laws(a, arg);
-    case 'l': return push_str(a->laws, &a->nlaws, arg, "law");
-    case 'm': return push_str(a->maps, &a->nmaps, arg, "map");
-    case OPT_DERIVE: return push_str(a->derives, &a->nderives, arg, "derive");
-    case OPT_WHERE: return push_str(a->wheres, &a->nwheres, arg, "where");
-    case OPT_DROP_TOP: return parse_size(arg, &a->drop_top, "--drop-top", 0);
-    case OPT_BY: a->by = arg; return CS_OK;
+    case CS_CLI_KEY_LAWS: return cs_cli_laws_take(&a->laws, arg, " (give formulas with --law)");
+    case 'l': return cs_cli_laws_add(&a->laws, arg, "law");
+    case OPT_NO_LIK: a->o.cp.likelihood = false; return CS_OK;
     case 'j': a->json = arg; return CS_OK;
     case 'f': a->force = true; return CS_OK;
     case 'q': a->quiet = true; return CS_OK;
     case 'v': a->verbose = true; return CS_OK;
-    default: return take_fit_opt(c, arg, a);
+    default: return cs_cli_fit_opts_take(&a->o, c, arg);
     }
 }
 
 /* Parses argv into *a; returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, compare_args *a)
 {
-    cs_cli_parser ps;
-    int c;
+    int rc;
 
     memset(a, 0, sizeof *a);
-    a->fp = cs_fit_default_params();
-    a->cp = cs_compare_default_params();
-    cs_cli_parser_init(&ps, &compare_cmd);
-    while ((c = cs_cli_next(&ps, argc, argv)) != -1) {
-        if (c == '?')
-            return 2;
-        if (c == CS_CLI_OPT_HELP) {
-            cs_cli_help(&compare_cmd, stdout);
-            return 0;
-        }
-        if (take_opt(c, optarg, a) != CS_OK)
-            return cs_cli_usage_error(&compare_cmd, "%s", cs_errmsg());
-    }
+    cs_cli_fit_opts_init(&a->o);
+    if ((rc = cs_cli_parse_opts(&compare_cmd, argc, argv, take_opt, a)) >= 0)
+        return rc;
     if (optind + 1 != argc)
         return cs_cli_usage_error(&compare_cmd, optind == argc
                                                     ? "give one CSV file or run directory"
                                                     : "more than one input given");
-    if (a->nlaws < 2)
+    if (a->laws.n < 2)
         return cs_cli_usage_error(&compare_cmd, "give at least two laws (--laws A,B or --law)");
     a->input = argv[optind];
     if (a->verbose)
-        a->cp.progress = stderr;
+        a->o.cp.progress = stderr;
     return -1;
 }
 
 /* ---- JSON --------------------------------------------------------------------------------- */
-
-static json_t *jnum(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
 
 static json_t *json_law(const cs_cli_comparison *c, size_t k, size_t rank)
 {
@@ -234,25 +120,25 @@ static json_t *json_law(const cs_cli_comparison *c, size_t k, size_t rank)
     json_t *est = json_array();
 
     for (size_t f = 0; f < c->res->nfolds; f++)
-        json_array_append_new(fm, jnum(l->fold_mean[f]));
+        json_array_append_new(fm, cs_cli_json_num(l->fold_mean[f]));
     for (size_t j = 0; j < l->nparams; j++)
-        json_array_append_new(est, jnum(l->estimate[j]));
+        json_array_append_new(est, cs_cli_json_num(l->estimate[j]));
     json_object_set_new(o, "law", json_string(c->names[k]));
     json_object_set_new(o, "rank", json_integer((json_int_t)rank));
     json_object_set_new(o, "parameters", json_integer((json_int_t)l->nparams));
     json_object_set_new(o, "tested", json_integer((json_int_t)l->n_scored));
     json_object_set_new(o, "folds_failed", json_integer((json_int_t)l->folds_failed));
     json_object_set_new(o, "fold_error", l->fold_error ? json_string(l->fold_error) : json_null());
-    json_object_set_new(o, "mean_abs_error", jnum(l->mean_abs_err));
-    json_object_set_new(o, "median_abs_error", jnum(l->median_abs_err));
-    json_object_set_new(o, "max_abs_error", jnum(l->max_abs_err));
+    json_object_set_new(o, "mean_abs_error", cs_cli_json_num(l->mean_abs_err));
+    json_object_set_new(o, "median_abs_error", cs_cli_json_num(l->median_abs_err));
+    json_object_set_new(o, "max_abs_error", cs_cli_json_num(l->max_abs_err));
     json_object_set_new(o, "fold_mean_abs_error", fm);
     json_object_set_new(o, "estimate", est);
-    json_object_set_new(o, "nll", jnum(l->nll));
-    json_object_set_new(o, "aic", jnum(l->aic));
-    json_object_set_new(o, "bic", jnum(l->bic));
-    json_object_set_new(o, "daic", jnum(l->daic));
-    json_object_set_new(o, "weight", jnum(l->weight));
+    json_object_set_new(o, "nll", cs_cli_json_num(l->nll));
+    json_object_set_new(o, "aic", cs_cli_json_num(l->aic));
+    json_object_set_new(o, "bic", cs_cli_json_num(l->bic));
+    json_object_set_new(o, "daic", cs_cli_json_num(l->daic));
+    json_object_set_new(o, "weight", cs_cli_json_num(l->weight));
     return o;
 }
 
@@ -269,9 +155,9 @@ static json_t *json_result(const cs_cli_comparison *c, const char *source, const
 
         json_object_set_new(fo, "train", json_integer((json_int_t)r->fold_train[f]));
         json_object_set_new(fo, "test", json_integer((json_int_t)r->fold_test[f]));
-        json_object_set_new(fo, "train_key_max", jnum(r->train_key_hi[f]));
-        json_object_set_new(fo, "test_key_min", jnum(r->fold_key_lo[f]));
-        json_object_set_new(fo, "test_key_max", jnum(r->fold_key_hi[f]));
+        json_object_set_new(fo, "train_key_max", cs_cli_json_num(r->train_key_hi[f]));
+        json_object_set_new(fo, "test_key_min", cs_cli_json_num(r->fold_key_lo[f]));
+        json_object_set_new(fo, "test_key_max", cs_cli_json_num(r->fold_key_hi[f]));
         json_array_append_new(folds, fo);
     }
     for (size_t q = 0; q < r->nlaws; q++)
@@ -309,27 +195,6 @@ static int write_json(cs_afile *af, const cs_cli_comparison *c, const char *sour
 
 /* ---- main --------------------------------------------------------------------------------- */
 
-static void free_copies(compare_args *a)
-{
-    for (size_t k = 0; k < a->ncopies; k++)
-        free(a->copies[k]);
-}
-
-static cs_dataset_params data_params(const compare_args *a)
-{
-    cs_dataset_params dp = cs_dataset_default_params();
-
-    dp.maps = a->maps;
-    dp.nmaps = a->nmaps;
-    dp.derives = a->derives;
-    dp.nderives = a->nderives;
-    dp.wheres = a->wheres;
-    dp.nwheres = a->nwheres;
-    dp.drop_top = a->drop_top;
-    dp.positive_target = a->fp.log_space;
-    return dp;
-}
-
 int cs_cli_compare(int argc, char **argv)
 {
     compare_args a;
@@ -342,21 +207,21 @@ int cs_cli_compare(int argc, char **argv)
 
     memset(&c, 0, sizeof c);
     if (rc >= 0) {
-        free_copies(&a);
+        cs_cli_laws_clear(&a.laws);
         return rc;
     }
     st = a.json ? cs_afile_open(a.json, a.force, &af) : CS_OK;
     if (st == CS_OK)
         st = cs_cli_read_points(a.input, &t);
-    dp = data_params(&a);
+    dp = cs_cli_fit_opts_data(&a.o);
     if (st == CS_OK) {
-        dp.key = a.by ? a.by : cs_cli_default_key(t, &dp);
+        dp.key = a.o.by ? a.o.by : cs_cli_default_key(t, &dp);
         if (dp.key == NULL)
             st = cs_fail(CS_EINPUT, "%s has no C, N or D to order the points by; give --by EXPR",
                          a.input);
     }
     if (st == CS_OK)
-        st = cs_cli_compare_laws(a.laws, a.nlaws, false, t, &dp, &a.fp, &a.cp, &c);
+        st = cs_cli_compare_laws(a.laws.names, a.laws.n, false, t, &dp, &a.o.fp, &a.o.cp, &c);
     if (st == CS_OK && !a.quiet && !(a.json && strcmp(a.json, "-") == 0))
         cs_cli_comparison_print(stdout, &c, cs_table_source(t), dp.key);
     if (st == CS_OK && af != NULL) {
@@ -366,6 +231,6 @@ int cs_cli_compare(int argc, char **argv)
     cs_afile_abort(af);
     cs_cli_comparison_clear(&c);
     cs_table_free(t);
-    free_copies(&a);
+    cs_cli_laws_clear(&a.laws);
     return cs_cli_report(&compare_cmd, st);
 }

@@ -5,10 +5,10 @@
 #include "analysis/envelope.h"
 #include "cli/cli.h"
 #include "cli/opt.h"
-#include "core/afile.h"
+#include "cli/points_opts.h"
+#include "cli/shared_opts.h"
 #include "core/csv.h"
 #include "core/error.h"
-#include "core/parse.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -17,12 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 enum {
-    OPT_DERIVE = 256,
-    OPT_WHERE,
-    OPT_GRID,
+    OPT_GRID = 256,
     OPT_RANGE,
     OPT_MIN_COVER,
     OPT_BOOT,
@@ -31,11 +28,9 @@ enum {
 };
 
 static const cs_cli_opt envelope_opts[] = {
-    {"map", 'm', required_argument, "NAME=COL",
-     "read N, C, D, L or run from column COL; run=A,B joins columns (repeatable)"},
-    {"derive", OPT_DERIVE, required_argument, "NAME=EXPR",
-     "compute N, C, D or L per row, e.g. C=6*N*D (repeatable)"},
-    {"where", OPT_WHERE, required_argument, "'COL OP V'", "keep rows where it holds (repeatable)"},
+    CS_CLI_OPT_MAP("read N, C, D, L or run from column COL; run=A,B joins columns (repeatable)"),
+    CS_CLI_OPT_DERIVE("compute N, C, D or L per row, e.g. C=6*N*D (repeatable)"),
+    CS_CLI_OPT_WHERE_ROWS,
     {"grid", OPT_GRID, required_argument, "K", "log-spaced FLOPs grid points (default 200)"},
     {"range", OPT_RANGE, required_argument, "LO:HI", "grid range in FLOPs (default: the data's)"},
     {"min-cover", OPT_MIN_COVER, required_argument, "K",
@@ -62,112 +57,48 @@ static const cs_cli_cmd envelope_cmd = {
     "           --map N=Non_vocab_parameters --map C=FLOPs --map L=Lossu\n",
 };
 
-#define MAX_LIST 64
-
 typedef struct env_args {
-    const char *maps[MAX_LIST], *derives[MAX_LIST], *wheres[MAX_LIST];
-    size_t nmaps, nderives, nwheres;
+    cs_cli_points_opts pts;
     const char *json;
     bool force;
     cs_envelope_params p;
 } env_args;
 
-static int parse_size(const char *s, size_t *out, const char *what)
+/* One option into *a (an env_args). CS_OK or a status (message recorded). */
+static int take_opt(int c, const char *arg, void *ctx)
 {
-    long v;
-    int st = cs_parse_long(s, &v, what);
-
-    if (st == CS_OK && v < 0)
-        st = cs_fail(CS_EINPUT, "%s: expected a number >= 0, got %ld", what, v);
-    if (st == CS_OK)
-        *out = (size_t)v;
-    return st;
-}
-
-static int parse_range(const char *s, double *lo, double *hi)
-{
-    const char *colon = strchr(s, ':');
-    char a[64];
-    int st;
-
-    if (!colon || (size_t)(colon - s) >= sizeof a)
-        return cs_fail(CS_EINPUT, "--range: expected LO:HI, got \"%s\"", s);
-    snprintf(a, sizeof a, "%.*s", (int)(colon - s), s);
-    if ((st = cs_parse_double_ex(a, lo, CS_PARSE_POSITIVE, "--range")) ||
-        (st = cs_parse_double_ex(colon + 1, hi, CS_PARSE_POSITIVE, "--range")))
-        return st;
-    if (!(*hi > *lo))
-        return cs_fail(CS_EINPUT, "--range: expected LO < HI, got \"%s\"", s);
-    return CS_OK;
-}
-
-static int take_opt(int c, const char *arg, env_args *a)
-{
-    long seed;
+    env_args *a = ctx;
     int st;
 
     switch (c) {
     case OPT_GRID:
-        st = parse_size(arg, &a->p.ngrid, "--grid");
+        st = cs_cli_parse_size(arg, &a->p.ngrid, "--grid");
         if (st == CS_OK && a->p.ngrid < 2)
             st = cs_fail(CS_EINPUT, "--grid: expected at least 2 points, got %s", arg);
         return st;
-    case OPT_RANGE: return parse_range(arg, &a->p.C_lo, &a->p.C_hi);
+    case OPT_RANGE: return cs_cli_parse_range(arg, "--range", true, &a->p.C_lo, &a->p.C_hi);
     case OPT_MIN_COVER:
-        st = parse_size(arg, &a->p.min_cover, "--min-cover");
+        st = cs_cli_parse_size(arg, &a->p.min_cover, "--min-cover");
         if (st == CS_OK && a->p.min_cover < 1)
             st = cs_fail(CS_EINPUT, "--min-cover: expected at least 1");
         return st;
-    case OPT_BOOT: return parse_size(arg, &a->p.nboot, "--boot");
-    case OPT_SEED:
-        if ((st = cs_parse_long(arg, &seed, "--seed")) == CS_OK)
-            a->p.seed = (uint64_t)seed;
-        return st;
-    case OPT_LEVEL:
-        st = cs_parse_double(arg, &a->p.level, "--level");
-        if (st == CS_OK && !(a->p.level > 0.0 && a->p.level < 1.0))
-            st = cs_fail(CS_EINPUT, "--level: expected a number between 0 and 1, got %s", arg);
-        return st;
+    case OPT_BOOT: return cs_cli_parse_size(arg, &a->p.nboot, "--boot");
+    case OPT_SEED: return cs_cli_parse_seed(arg, &a->p.seed, "--seed");
+    case OPT_LEVEL: return cs_cli_parse_fraction(arg, &a->p.level, "--level");
     case 'j': a->json = arg; return CS_OK;
     case 'f': a->force = true; return CS_OK;
     }
-    return CS_OK;
-}
-
-static int push(const char **list, size_t *n, const char *arg, const char *opt)
-{
-    if (*n == MAX_LIST)
-        return cs_cli_usage_error(&envelope_cmd, "--%s: at most %d times", opt, MAX_LIST);
-    list[(*n)++] = arg;
-    return 0;
+    return cs_cli_points_take(&a->pts, c, arg);
 }
 
 /* Parses argv into *a; returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, env_args *a)
 {
-    cs_cli_parser ps;
-    int c, rc = 0;
+    int rc;
 
     memset(a, 0, sizeof *a);
     a->p = cs_envelope_default_params();
-    cs_cli_parser_init(&ps, &envelope_cmd);
-    while ((c = cs_cli_next(&ps, argc, argv)) != -1 && rc == 0) {
-        if (c == '?')
-            return 2;
-        if (c == CS_CLI_OPT_HELP) {
-            cs_cli_help(&envelope_cmd, stdout);
-            return 0;
-        }
-        if (c == 'm')
-            rc = push(a->maps, &a->nmaps, optarg, "map");
-        else if (c == OPT_DERIVE)
-            rc = push(a->derives, &a->nderives, optarg, "derive");
-        else if (c == OPT_WHERE)
-            rc = push(a->wheres, &a->nwheres, optarg, "where");
-        else if (take_opt(c, optarg, a) != CS_OK)
-            return cs_cli_usage_error(&envelope_cmd, "%s", cs_errmsg());
-    }
-    if (rc)
+    if ((rc = cs_cli_parse_opts(&envelope_cmd, argc, argv, take_opt, a)) >= 0)
         return rc;
     if (optind + 1 != argc)
         return cs_cli_usage_error(&envelope_cmd, "expected one run directory or CSV file, got %d",
@@ -177,16 +108,11 @@ static int parse_args(int argc, char **argv, env_args *a)
 
 // ---- output --------------------------------------------------------------------------------
 
-static json_t *num(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *power_json(const cs_isoflop_power *pw)
 {
-    return json_pack("{s:o, s:o, s:o, s:[o, o], s:I}", "exponent", num(pw->a), "coefficient",
-                     num(pw->k), "se", num(pw->a_se), "ci", num(pw->a_lo), num(pw->a_hi), "n",
-                     (json_int_t)pw->n);
+    return json_pack("{s:o, s:o, s:o, s:[o, o], s:I}", "exponent", cs_cli_json_num(pw->a),
+                     "coefficient", cs_cli_json_num(pw->k), "se", cs_cli_json_num(pw->a_se), "ci",
+                     cs_cli_json_num(pw->a_lo), cs_cli_json_num(pw->a_hi), "n", (json_int_t)pw->n);
 }
 
 static json_t *grid_json(const cs_envelope_result *r, const cs_isoflop_points *pts)
@@ -197,9 +123,10 @@ static json_t *grid_json(const cs_envelope_result *r, const cs_isoflop_points *p
     for (g = 0; g < r->ngrid; g++) {
         bool on = r->run[g] != SIZE_MAX;
         json_array_append_new(
-            grid, json_pack("{s:o, s:o, s:o, s:o, s:o}", "C", num(r->C[g]), "L", num(r->L[g]),
-                            "run", on ? json_string(pts->run_names[r->run[g]]) : json_null(), "N",
-                            num(r->N[g]), "D", num(r->D[g])));
+            grid, json_pack("{s:o, s:o, s:o, s:o, s:o}", "C", cs_cli_json_num(r->C[g]), "L",
+                            cs_cli_json_num(r->L[g]), "run",
+                            on ? json_string(pts->run_names[r->run[g]]) : json_null(), "N",
+                            cs_cli_json_num(r->N[g]), "D", cs_cli_json_num(r->D[g])));
     }
     return grid;
 }
@@ -214,35 +141,19 @@ static json_t *result_json(const cs_envelope_result *r, const cs_isoflop_points 
         const cs_envelope_segment *S = &r->segments[s];
         json_array_append_new(segs,
                               json_pack("{s:s, s:o, s:[o, o], s:[o, o]}", "run",
-                                        pts->run_names[S->run], "N", num(S->N), "C", num(S->C_lo),
-                                        num(S->C_hi), "L", num(S->L_lo), num(S->L_hi)));
+                                        pts->run_names[S->run], "N", cs_cli_json_num(S->N), "C",
+                                        cs_cli_json_num(S->C_lo), cs_cli_json_num(S->C_hi), "L",
+                                        cs_cli_json_num(S->L_lo), cs_cli_json_num(S->L_hi)));
     }
     return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I}, s:o, s:o, "
                      "s:o, s:o}",
                      "command", "envelope", "source", source, "points", (json_int_t)pts->n, "runs",
                      (json_int_t)r->nruns, "runs_skipped", (json_int_t)r->nruns_skipped,
                      "min_cover", (json_int_t)a->p.min_cover, "grid_covered",
-                     (json_int_t)r->ncovered, "level", num(r->level), "bootstrap", "replicates",
-                     (json_int_t)r->nboot, "ok", (json_int_t)r->nboot_ok, "seed",
+                     (json_int_t)r->ncovered, "level", cs_cli_json_num(r->level), "bootstrap",
+                     "replicates", (json_int_t)r->nboot, "ok", (json_int_t)r->nboot_ok, "seed",
                      (json_int_t)a->p.seed, "segments", segs, "grid", grid_json(r, pts), "N_opt",
                      power_json(&r->N_fit), "D_opt", power_json(&r->D_fit));
-}
-
-static int write_json(json_t *doc, const char *path, bool force)
-{
-    cs_afile *af = NULL;
-    int st;
-
-    if (!doc)
-        return cs_fail(CS_ENOMEM, "out of memory building the JSON output");
-    if ((st = cs_afile_open(path, force, &af)))
-        return st;
-    if (json_dumpf(doc, cs_afile_stream(af), JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 ||
-        fputc('\n', cs_afile_stream(af)) == EOF) {
-        cs_afile_abort(af);
-        return cs_fail(CS_EIO, "%s: write failed", path);
-    }
-    return cs_afile_commit(af);
 }
 
 static void print_power(const char *what, const char *sym, const cs_isoflop_power *pw, double level)
@@ -281,17 +192,14 @@ static void print_result(const cs_envelope_result *r, const cs_isoflop_points *p
 /* A directory is read as run logs, anything else as CSV. */
 static int read_input(const char *path, cs_table **t)
 {
-    struct stat sb;
-
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    if (cs_cli_is_runs_dir(path))
         return cs_envelope_read_runlogs(path, t);
     return cs_csv_read(path, NULL, t);
 }
 
 static int run(const char *path, env_args *a)
 {
-    cs_isoflop_select sel = {a->maps,   a->nmaps,   a->derives, a->nderives,
-                             a->wheres, a->nwheres, true};
+    cs_isoflop_select sel = cs_cli_points_select(&a->pts, true);
     cs_table *t = NULL;
     cs_isoflop_points *pts = NULL;
     cs_envelope_result *r = NULL;
@@ -309,11 +217,8 @@ static int run(const char *path, env_args *a)
                 r->nruns_skipped, r->nruns_skipped == 1 ? "" : "s");
     if (!a->json || strcmp(a->json, "-") != 0)
         print_result(r, pts, cs_table_source(t));
-    if (a->json) {
-        json_t *doc = result_json(r, pts, cs_table_source(t), a);
-        st = write_json(doc, a->json, a->force);
-        json_decref(doc);
-    }
+    if (a->json)
+        st = cs_cli_write_json(result_json(r, pts, cs_table_source(t), a), a->json, a->force);
 out_free:
     cs_envelope_result_free(r);
     cs_isoflop_points_free(pts);

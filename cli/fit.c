@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/fitdata.h"
 #include "cli/opt.h"
+#include "cli/shared_opts.h"
 #include "core/afile.h"
 #include "core/error.h"
 #include "core/parse.h"
@@ -28,51 +29,36 @@
 #include <string.h>
 
 enum {
-    OPT_DERIVE = 256,
-    OPT_WHERE,
-    OPT_DROP_TOP,
-    OPT_METHOD,
-    OPT_DELTA,
-    OPT_SPACE,
+    OPT_POSITIVE = 256,
     OPT_GRID,
-    OPT_POSITIVE,
     OPT_QUANTITY,
     OPT_BUDGET,
     OPT_LEVEL,
     OPT_SEED,
     OPT_GROUP,
-    OPT_MAX_ITER,
     OPT_OPTIMIZER,
     OPT_HOLDOUT,
     OPT_LEVELS,
-    OPT_LAWS,
-    OPT_CV,
-    OPT_FOLDS,
-    OPT_TRAIN_FRAC,
-    OPT_BY,
 };
 
 static const cs_cli_opt fit_opts[] = {
     {"law", 'l', required_argument, "LAW", "built-in law, formula, or auto (default chinchilla)"},
-    {"map", 'm', required_argument, "NAME=COL", "read law variable NAME from column COL"},
-    {"derive", OPT_DERIVE, required_argument, "NAME=EXPR", "compute NAME per row, e.g. D=C/(6*N)"},
-    {"where", OPT_WHERE, required_argument, "PRED",
-     "keep rows where it holds, e.g. 'N > 1e7' (== != < <= > >=, && ||)"},
+    CS_CLI_FIT_OPT_MAP,
+    CS_CLI_FIT_OPT_DERIVE,
+    CS_CLI_OPT_WHERE("PRED", "keep rows where it holds, e.g. 'N > 1e7' (== != < <= > >=, && ||)"),
     {"holdout", OPT_HOLDOUT, required_argument, "PRED",
      "fit the other points, score predictions on these"},
     {"levels", OPT_LEVELS, required_argument, "P,...",
      "prediction-interval levels for --holdout (0.5,0.9)"},
-    {"laws", OPT_LAWS, required_argument, "A,B,...", "candidates of --law auto (default: all)"},
-    {"cv", OPT_CV, required_argument, "S", "--law auto: extrapolate (default) or largest"},
-    {"folds", OPT_FOLDS, required_argument, "K", "--law auto: test blocks (default 3)"},
-    {"train-frac", OPT_TRAIN_FRAC, required_argument, "F",
-     "--law auto: share only trained on (0.5)"},
-    {"by", OPT_BY, required_argument, "EXPR", "--law auto: order points by EXPR (C, 6*N*D)"},
-    {"drop-top", OPT_DROP_TOP, required_argument, "K",
-     "leave out the K rows with the largest target"},
-    {"method", OPT_METHOD, required_argument, "M", "huber (default), lsq or huber-lik"},
-    {"delta", OPT_DELTA, required_argument, "D", "Huber threshold (default 1e-3)"},
-    {"space", OPT_SPACE, required_argument, "S", "residuals in log (default) or linear space"},
+    CS_CLI_FIT_OPT_LAWS("candidates of --law auto (default: all)"),
+    CS_CLI_FIT_OPT_CV("--law auto: extrapolate (default) or largest"),
+    CS_CLI_FIT_OPT_FOLDS("--law auto: test blocks (default 3)"),
+    CS_CLI_FIT_OPT_TRAIN_FRAC("--law auto: share only trained on (0.5)"),
+    CS_CLI_FIT_OPT_BY("--law auto: order points by EXPR (C, 6*N*D)"),
+    CS_CLI_FIT_OPT_DROP_TOP,
+    CS_CLI_FIT_OPT_METHOD,
+    CS_CLI_FIT_OPT_DELTA,
+    CS_CLI_FIT_OPT_SPACE,
     {"grid", OPT_GRID, required_argument, "SPEC", "starting grid, e.g. 'alpha=0:2:5 e=-1:1:5'"},
     {"positive", OPT_POSITIVE, required_argument, "NAMES", "parameters that must be > 0"},
     {"quantity", OPT_QUANTITY, required_argument, "NAME=EXPR",
@@ -83,8 +69,8 @@ static const cs_cli_opt fit_opts[] = {
     {"level", OPT_LEVEL, required_argument, "P", "confidence level (default 0.95)"},
     {"seed", OPT_SEED, required_argument, "S", "bootstrap seed (default 1)"},
     {"group", OPT_GROUP, required_argument, "COL", "resample whole groups of rows by COL"},
-    {"threads", 't', required_argument, "N", "worker threads (default: online CPUs)"},
-    {"max-iter", OPT_MAX_ITER, required_argument, "N", "iterations per start (default 2000)"},
+    CS_CLI_FIT_OPT_THREADS,
+    CS_CLI_FIT_OPT_MAX_ITER,
     {"optimizer", OPT_OPTIMIZER, required_argument, "O", "bfgs (default) or gsl-bfgs2"},
     {"json", 'j', required_argument, "FILE", "also write the result as JSON (- for stdout)"},
     {"force", 'f', no_argument, NULL, "overwrite the JSON file if it exists"},
@@ -115,12 +101,11 @@ static const cs_cli_cmd fit_cmd = {
 #define MAX_LIST 64
 
 typedef struct fit_args {
-    const char *maps[MAX_LIST];
-    const char *derives[MAX_LIST];
-    const char *wheres[MAX_LIST];
+    cs_cli_fit_opts o; /* data, method and --law auto options */
+    cs_cli_laws laws;  /* candidates of --law auto */
     const char *quantities[MAX_LIST];
     double budgets[MAX_LIST];
-    size_t nmaps, nderives, nwheres, nquantities, nbudgets;
+    size_t nquantities, nbudgets;
     const char *law;
     const char *grid;
     const char *positive;
@@ -128,42 +113,22 @@ typedef struct fit_args {
     const char *json;
     const char *input;
     const char *holdout;
-    const char *by;
-    const char *laws[MAX_LIST]; /* candidates of --law auto */
-    size_t nlaws;
-    char *copies[MAX_LIST]; /* the --laws arguments, split in place */
-    size_t ncopies;
     double levels[CS_PREDICT_MAX_LEVELS];
     size_t nlevels;
     bool force;
     bool quiet;
     bool boot_set; /* --bootstrap given */
-    size_t drop_top;
-    cs_fit_params fp;
     cs_boot_params bp;
-    cs_compare_params cp;
 } fit_args;
 
 /* ---- options ------------------------------------------------------------------------------ */
 
-static int push_str(const char **list, size_t *n, const char *arg, const char *opt)
+static int take_quantity(fit_args *a, const char *arg)
 {
-    if (*n == MAX_LIST)
-        return cs_fail(CS_EINPUT, "--%s: at most %d times", opt, MAX_LIST);
-    list[(*n)++] = arg;
+    if (a->nquantities == MAX_LIST)
+        return cs_fail(CS_EINPUT, "--quantity: at most %d times", MAX_LIST);
+    a->quantities[a->nquantities++] = arg;
     return CS_OK;
-}
-
-static int parse_size(const char *s, size_t *out, const char *what, long min)
-{
-    long v;
-    int st = cs_parse_long(s, &v, what);
-
-    if (st == CS_OK && v < min)
-        st = cs_fail(CS_EINPUT, "%s: expected a whole number >= %ld, got %ld", what, min, v);
-    if (st == CS_OK)
-        *out = (size_t)v;
-    return st;
 }
 
 static int take_budget(fit_args *a, const char *arg)
@@ -173,121 +138,40 @@ static int take_budget(fit_args *a, const char *arg)
     return cs_parse_double_ex(arg, &a->budgets[a->nbudgets++], CS_PARSE_POSITIVE, "--budget");
 }
 
-/* "P,P,..." into a->levels. */
-static int parse_levels(const char *s, fit_args *a)
-{
-    char buf[256];
-    char *save = NULL;
-
-    if (strlen(s) >= sizeof buf)
-        return cs_fail(CS_EINPUT, "--levels: too long");
-    snprintf(buf, sizeof buf, "%s", s);
-    a->nlevels = 0;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        double v;
-        int st = cs_parse_double(tok, &v, "--levels");
-
-        if (st)
-            return st;
-        if (!(v > 0 && v < 1))
-            return cs_fail(CS_EINPUT, "--levels: expected numbers between 0 and 1, got %s", tok);
-        if (a->nlevels == CS_PREDICT_MAX_LEVELS)
-            return cs_fail(CS_EINPUT, "--levels: at most %d levels", CS_PREDICT_MAX_LEVELS);
-        a->levels[a->nlevels++] = v;
-    }
-    return a->nlevels ? CS_OK : cs_fail(CS_EINPUT, "--levels: expected P,P,...");
-}
-
-/* --laws a,b,c: built-in names added to the candidates of --law auto. */
-static int take_laws(fit_args *a, const char *arg)
-{
-    char *save = NULL;
-    size_t len = strlen(arg) + 1;
-    char *copy;
-
-    if (a->ncopies == MAX_LIST)
-        return cs_fail(CS_EINPUT, "--laws: at most %d times", MAX_LIST);
-    copy = malloc(len);
-    if (copy == NULL)
-        return cs_fail(CS_ENOMEM, "out of memory");
-    memcpy(copy, arg, len);
-    a->copies[a->ncopies++] = copy;
-    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        if (!cs_cli_is_builtin(tok))
-            return cs_fail(CS_EINPUT, "--laws: '%s' is not a built-in law", tok);
-        if (a->nlaws == MAX_LIST)
-            return cs_fail(CS_EINPUT, "--laws: at most %d laws", MAX_LIST);
-        a->laws[a->nlaws++] = tok;
-    }
-    return CS_OK;
-}
-
-/* Options of --holdout and --law auto. */
-static int take_select_opt(int c, const char *arg, fit_args *a)
-{
-    int st;
-
-    switch (c) {
-    case OPT_HOLDOUT: a->holdout = arg; return CS_OK;
-    case OPT_LEVELS: return parse_levels(arg, a);
-    case OPT_LAWS: return take_laws(a, arg);
-    case OPT_CV: return cs_compare_cv_parse(arg, &a->cp.cv);
-    case OPT_FOLDS: return parse_size(arg, &a->cp.folds, "--folds", 1);
-    case OPT_TRAIN_FRAC:
-        st = cs_parse_double(arg, &a->cp.train_frac, "--train-frac");
-        if (st == CS_OK && !(a->cp.train_frac > 0 && a->cp.train_frac < 1))
-            st = cs_fail(CS_EINPUT, "--train-frac: expected a number between 0 and 1, got %s", arg);
-        return st;
-    case OPT_BY: a->by = arg; return CS_OK;
-    default: return CS_OK;
-    }
-}
-
+/* The options of the fit itself: method, bootstrap, hold-out. */
 static int take_method_opt(int c, const char *arg, fit_args *a)
 {
     int64_t seed;
     int st;
 
     switch (c) {
-    case OPT_METHOD: return cs_fit_method_parse(arg, &a->fp.method);
-    case OPT_DELTA: return cs_parse_double_ex(arg, &a->fp.delta, CS_PARSE_POSITIVE, "--delta");
-    case OPT_SPACE:
-        if (strcmp(arg, "log") != 0 && strcmp(arg, "linear") != 0)
-            return cs_fail(CS_EINPUT, "--space: expected log or linear, got \"%s\"", arg);
-        a->fp.log_space = strcmp(arg, "log") == 0;
-        return CS_OK;
     case OPT_OPTIMIZER:
         if (strcmp(arg, "bfgs") != 0 && strcmp(arg, "gsl-bfgs2") != 0)
             return cs_fail(CS_EINPUT, "--optimizer: expected bfgs or gsl-bfgs2, got \"%s\"", arg);
-        a->fp.optimizer = strcmp(arg, "bfgs") == 0 ? CS_FIT_OPT_BFGS : CS_FIT_OPT_GSL_BFGS2;
+        a->o.fp.optimizer = strcmp(arg, "bfgs") == 0 ? CS_FIT_OPT_BFGS : CS_FIT_OPT_GSL_BFGS2;
         return CS_OK;
-    case 't': return parse_size(arg, &a->fp.threads, "--threads", 1);
-    case OPT_MAX_ITER: return parse_size(arg, &a->fp.max_iter, "--max-iter", 1);
-    case 'b': a->boot_set = true; return parse_size(arg, &a->bp.n, "--bootstrap", 0);
+    case 'b': a->boot_set = true; return cs_cli_parse_whole(arg, &a->bp.n, "--bootstrap", 0);
     case OPT_SEED:
         st = cs_parse_count(arg, &seed, "--seed");
         a->bp.seed = (uint64_t)seed;
         return st;
-    case OPT_LEVEL:
-        st = cs_parse_double(arg, &a->bp.level, "--level");
-        if (st == CS_OK && !(a->bp.level > 0.0 && a->bp.level < 1.0))
-            st = cs_fail(CS_EINPUT, "--level: expected a number between 0 and 1, got %s", arg);
-        return st;
-    default: return take_select_opt(c, arg, a);
+    case OPT_LEVEL: return cs_cli_parse_fraction(arg, &a->bp.level, "--level");
+    case OPT_HOLDOUT: a->holdout = arg; return CS_OK;
+    case OPT_LEVELS: return cs_cli_parse_levels(arg, a->levels, &a->nlevels);
+    case CS_CLI_KEY_LAWS: return cs_cli_laws_take(&a->laws, arg, "");
+    default: return cs_cli_fit_opts_take(&a->o, c, arg);
     }
 }
 
-/* One option into *a. CS_OK or a status (message recorded). */
-static int take_opt(int c, const char *arg, fit_args *a)
+/* One option into *a (a fit_args). CS_OK or a status (message recorded). */
+static int take_opt(int c, const char *arg, void *ctx)
 {
+    fit_args *a = ctx;
+
     switch (c) {
     case 'l': a->law = arg; return CS_OK;
-    case 'm': return push_str(a->maps, &a->nmaps, arg, "map");
-    case OPT_DERIVE: return push_str(a->derives, &a->nderives, arg, "derive");
-    case OPT_WHERE: return push_str(a->wheres, &a->nwheres, arg, "where");
-    case OPT_QUANTITY: return push_str(a->quantities, &a->nquantities, arg, "quantity");
+    case OPT_QUANTITY: return take_quantity(a, arg);
     case OPT_BUDGET: return take_budget(a, arg);
-    case OPT_DROP_TOP: return parse_size(arg, &a->drop_top, "--drop-top", 0);
     case OPT_GRID: a->grid = arg; return CS_OK;
     case OPT_POSITIVE: a->positive = arg; return CS_OK;
     case OPT_GROUP: a->group = arg; return CS_OK;
@@ -301,29 +185,18 @@ static int take_opt(int c, const char *arg, fit_args *a)
 /* Parses argv into *a; returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, fit_args *a)
 {
-    cs_cli_parser ps;
-    int c;
+    int rc;
 
     memset(a, 0, sizeof *a);
     a->law = "chinchilla";
-    a->fp = cs_fit_default_params();
+    cs_cli_fit_opts_init(&a->o);
     a->bp = cs_boot_default_params();
     a->bp.n = 0;
-    a->cp = cs_compare_default_params();
     a->levels[0] = 0.5;
     a->levels[1] = 0.9;
     a->nlevels = 2;
-    cs_cli_parser_init(&ps, &fit_cmd);
-    while ((c = cs_cli_next(&ps, argc, argv)) != -1) {
-        if (c == '?')
-            return 2;
-        if (c == CS_CLI_OPT_HELP) {
-            cs_cli_help(&fit_cmd, stdout);
-            return 0;
-        }
-        if (take_opt(c, optarg, a) != CS_OK)
-            return cs_cli_usage_error(&fit_cmd, "%s", cs_errmsg());
-    }
+    if ((rc = cs_cli_parse_opts(&fit_cmd, argc, argv, take_opt, a)) >= 0)
+        return rc;
     if (optind + 1 != argc)
         return cs_cli_usage_error(&fit_cmd, optind == argc ? "give one CSV file or run directory"
                                                            : "more than one input given");
@@ -385,17 +258,9 @@ static int build_law(const fit_args *a, const cs_table *t, const cs_dataset_para
 /* The data options; the held-out points (held_out) or the others. */
 static cs_dataset_params data_params(const fit_args *a, bool held_out)
 {
-    cs_dataset_params dp = cs_dataset_default_params();
+    cs_dataset_params dp = cs_cli_fit_opts_data(&a->o);
 
-    dp.maps = a->maps;
-    dp.nmaps = a->nmaps;
-    dp.derives = a->derives;
-    dp.nderives = a->nderives;
-    dp.wheres = a->wheres;
-    dp.nwheres = a->nwheres;
-    dp.drop_top = a->drop_top;
     dp.group = held_out ? NULL : a->group;
-    dp.positive_target = a->fp.log_space;
     dp.holdout = a->holdout;
     dp.held_out = held_out;
     return dp;
@@ -545,14 +410,14 @@ static int choose_law(fit_args *a, const cs_table *t, cs_cli_comparison *c, cons
     for (size_t k = 0; k < n; k++)
         all[k] = list[k].name;
     dp.group = NULL;
-    dp.key = *key = a->by ? a->by : cs_cli_default_key(t, &dp);
+    dp.key = *key = a->o.by ? a->o.by : cs_cli_default_key(t, &dp);
     if (dp.key == NULL)
         return cs_fail(CS_EINPUT,
                        "--law auto: %s has no C, N or D to order the points by; give "
                        "--by EXPR",
                        cs_table_source(t));
-    st = cs_cli_compare_laws(a->nlaws ? a->laws : all, a->nlaws ? a->nlaws : n, a->nlaws == 0, t,
-                             &dp, &a->fp, &a->cp, c);
+    st = cs_cli_compare_laws(a->laws.n ? a->laws.names : all, a->laws.n ? a->laws.n : n,
+                             a->laws.n == 0, t, &dp, &a->o.fp, &a->o.cp, c);
     if (st)
         return cs_fail_prefix(st, "--law auto");
     if (table)
@@ -567,23 +432,13 @@ static int choose_law(fit_args *a, const cs_table *t, cs_cli_comparison *c, cons
     return CS_OK;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 /* Stores how the law was chosen in the JSON record. */
 static int record_choice(const cs_cli_comparison *c, const char *key, cs_fitjson *fj)
 {
     const cs_compare_result *r = c->res;
 
-    fj->select_cv = dup_str(cs_compare_cv_name(r->cv));
-    fj->select_key = dup_str(key);
+    fj->select_cv = strdup(cs_compare_cv_name(r->cv));
+    fj->select_key = strdup(key);
     fj->select_folds = r->nfolds;
     fj->candidates = calloc(r->nlaws, sizeof *fj->candidates);
     if (!fj->select_cv || !fj->select_key || !fj->candidates)
@@ -592,7 +447,7 @@ static int record_choice(const cs_cli_comparison *c, const char *key, cs_fitjson
         const cs_compare_law *l = &r->laws[r->rank[q]];
         cs_fitjson_candidate *cd = &fj->candidates[q];
 
-        if ((cd->law = dup_str(c->names[r->rank[q]])) == NULL)
+        if ((cd->law = strdup(c->names[r->rank[q]])) == NULL)
             return cs_fail(CS_ENOMEM, "out of memory");
         fj->ncandidates = q + 1;
         cd->mean_abs_err = l->mean_abs_err;
@@ -625,10 +480,10 @@ static int run_fit(const fit_args *a, const cs_law *law, const cs_dataset *ds,
 {
     cs_fit_result *fit = NULL;
     cs_boot_result *boot = NULL;
-    int st = cs_fit_run(law, ds, &a->fp, &fit);
+    int st = cs_fit_run(law, ds, &a->o.fp, &fit);
 
     if (st == CS_OK && a->bp.n > 0)
-        st = cs_boot_run(law, ds, &a->fp, fit, &a->bp, &boot);
+        st = cs_boot_run(law, ds, &a->o.fp, fit, &a->bp, &boot);
     if (st == CS_OK)
         st = cs_fitjson_from_fit(law, (const char *const *)x, nx, ds, fit, boot, fj);
     if (st == CS_OK && held != NULL)
@@ -699,12 +554,6 @@ static int run_all(fit_args *a, fit_run *r, bool table)
     return st;
 }
 
-static void free_copies(fit_args *a)
-{
-    for (size_t k = 0; k < a->ncopies; k++)
-        free(a->copies[k]);
-}
-
 int cs_cli_fit(int argc, char **argv)
 {
     fit_args a;
@@ -715,7 +564,7 @@ int cs_cli_fit(int argc, char **argv)
     int st;
 
     if (rc >= 0) {
-        free_copies(&a);
+        cs_cli_laws_clear(&a.laws);
         return rc;
     }
     memset(&r, 0, sizeof r);
@@ -734,6 +583,6 @@ int cs_cli_fit(int argc, char **argv)
     }
     cs_afile_abort(af);
     fit_run_clear(&r);
-    free_copies(&a);
+    cs_cli_laws_clear(&a.laws);
     return cs_cli_report(&fit_cmd, st);
 }

@@ -1,24 +1,126 @@
-/* cli/fitdata.c: reading points, building laws, the default ordering key and the law
- * comparison table shared by `ctxscale fit`, `compare` and `predict` (cli/fitdata.h).
+/* cli/fitdata.c: the data, method and comparison options, --laws and --levels, reading points,
+ * building laws, the default ordering key and the law comparison table shared by `ctxscale
+ * fit`, `compare` and `predict` (cli/fitdata.h).
  * Tests: tests/cli/test_fit.sh, tests/cli/test_predict.sh.
  */
 #include "cli/fitdata.h"
 
+#include "cli/shared_opts.h"
 #include "core/csv.h"
 #include "core/error.h"
+#include "core/parse.h"
 #include "core/runlog_read.h"
+#include "fit/predict.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-static bool is_dir(const char *path)
+/* ---- options ------------------------------------------------------------------------------ */
+
+void cs_cli_fit_opts_init(cs_cli_fit_opts *o)
 {
-    struct stat sb;
-
-    return strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+    memset(o, 0, sizeof *o);
+    o->fp = cs_fit_default_params();
+    o->cp = cs_compare_default_params();
 }
+
+static int parse_space(const char *arg, bool *log_space)
+{
+    if (strcmp(arg, "log") != 0 && strcmp(arg, "linear") != 0)
+        return cs_fail(CS_EINPUT, "--space: expected log or linear, got \"%s\"", arg);
+    *log_space = strcmp(arg, "log") == 0;
+    return CS_OK;
+}
+
+int cs_cli_fit_opts_take(cs_cli_fit_opts *o, int key, const char *arg)
+{
+    switch (key) {
+    case CS_CLI_KEY_DROP_TOP: return cs_cli_parse_whole(arg, &o->drop_top, "--drop-top", 0);
+    case CS_CLI_KEY_BY: o->by = arg; return CS_OK;
+    case CS_CLI_KEY_METHOD: return cs_fit_method_parse(arg, &o->fp.method);
+    case CS_CLI_KEY_DELTA:
+        return cs_parse_double_ex(arg, &o->fp.delta, CS_PARSE_POSITIVE, "--delta");
+    case CS_CLI_KEY_SPACE: return parse_space(arg, &o->fp.log_space);
+    case 't': return cs_cli_parse_whole(arg, &o->fp.threads, "--threads", 1);
+    case CS_CLI_KEY_MAX_ITER: return cs_cli_parse_whole(arg, &o->fp.max_iter, "--max-iter", 1);
+    case CS_CLI_KEY_CV: return cs_compare_cv_parse(arg, &o->cp.cv);
+    case CS_CLI_KEY_FOLDS: return cs_cli_parse_whole(arg, &o->cp.folds, "--folds", 1);
+    case CS_CLI_KEY_TRAIN_FRAC:
+        return cs_cli_parse_fraction(arg, &o->cp.train_frac, "--train-frac");
+    default: return cs_cli_points_take(&o->pts, key, arg);
+    }
+}
+
+cs_dataset_params cs_cli_fit_opts_data(const cs_cli_fit_opts *o)
+{
+    cs_dataset_params dp = cs_cli_points_dataset(&o->pts);
+
+    dp.drop_top = o->drop_top;
+    dp.positive_target = o->fp.log_space;
+    return dp;
+}
+
+int cs_cli_laws_add(cs_cli_laws *l, const char *law, const char *opt)
+{
+    if (l->n == CS_CLI_LAWS_MAX)
+        return cs_fail(CS_EINPUT, "--%s: at most %d laws", opt, CS_CLI_LAWS_MAX);
+    l->names[l->n++] = law;
+    return CS_OK;
+}
+
+int cs_cli_laws_take(cs_cli_laws *l, const char *arg, const char *hint)
+{
+    char *save = NULL;
+    char *copy;
+    int st = CS_OK;
+
+    if (l->ncopies == CS_CLI_LAWS_MAX)
+        return cs_fail(CS_EINPUT, "--laws: at most %d times", CS_CLI_LAWS_MAX);
+    if ((copy = strdup(arg)) == NULL)
+        return cs_fail(CS_ENOMEM, "out of memory");
+    l->copies[l->ncopies++] = copy;
+    for (char *tok = strtok_r(copy, ", ", &save); tok && st == CS_OK;
+         tok = strtok_r(NULL, ", ", &save)) {
+        if (!cs_cli_is_builtin(tok))
+            return cs_fail(CS_EINPUT, "--laws: '%s' is not a built-in law%s", tok, hint);
+        st = cs_cli_laws_add(l, tok, "laws");
+    }
+    return st;
+}
+
+void cs_cli_laws_clear(cs_cli_laws *l)
+{
+    for (size_t k = 0; k < l->ncopies; k++)
+        free(l->copies[k]);
+    memset(l, 0, sizeof *l);
+}
+
+int cs_cli_parse_levels(const char *s, double *levels, size_t *n)
+{
+    char buf[256];
+    char *save = NULL;
+
+    if (strlen(s) >= sizeof buf)
+        return cs_fail(CS_EINPUT, "--levels: too long");
+    snprintf(buf, sizeof buf, "%s", s);
+    *n = 0;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        double v;
+        int st = cs_parse_double(tok, &v, "--levels");
+
+        if (st)
+            return st;
+        if (!(v > 0 && v < 1))
+            return cs_fail(CS_EINPUT, "--levels: expected numbers between 0 and 1, got %s", tok);
+        if (*n == CS_PREDICT_MAX_LEVELS)
+            return cs_fail(CS_EINPUT, "--levels: at most %d levels", CS_PREDICT_MAX_LEVELS);
+        levels[(*n)++] = v;
+    }
+    return *n ? CS_OK : cs_fail(CS_EINPUT, "--levels: expected P,P,...");
+}
+
+/* ---- data and laws ------------------------------------------------------------------------ */
 
 int cs_cli_read_points(const char *path, cs_table **t)
 {
@@ -26,7 +128,7 @@ int cs_cli_read_points(const char *path, cs_table **t)
     size_t n = 0;
     int st;
 
-    if (!is_dir(path))
+    if (!cs_cli_is_runs_dir(path))
         return cs_csv_read(path, NULL, t);
     st = cs_runlog_read_list(path, &paths, &n);
     if (st == CS_OK && n == 0)
@@ -133,16 +235,6 @@ void cs_cli_comparison_clear(cs_cli_comparison *c)
     memset(c, 0, sizeof *c);
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 /* Builds candidate `name`: its law and data set; CS_EINPUT when the data cannot feed it. */
 static int build_one(const char *name, const cs_table *t, const cs_dataset_params *dp, cs_law **law,
                      cs_dataset **ds)
@@ -187,7 +279,7 @@ static int build_all(const char *const *names, size_t n, bool optional, const cs
         }
         if (st)
             return cs_fail_prefix(st, "law %s", names[k]);
-        if ((c->names[c->nlaws] = dup_str(names[k])) == NULL)
+        if ((c->names[c->nlaws] = strdup(names[k])) == NULL)
             return cs_fail(CS_ENOMEM, "out of memory");
         c->nlaws++;
     }

@@ -5,7 +5,8 @@
 #include "analysis/isoflop.h"
 #include "cli/cli.h"
 #include "cli/opt.h"
-#include "core/afile.h"
+#include "cli/points_opts.h"
+#include "cli/shared_opts.h"
 #include "core/csv.h"
 #include "core/error.h"
 #include "core/parse.h"
@@ -14,14 +15,11 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum {
-    OPT_DERIVE = 256,
-    OPT_WHERE,
-    OPT_TOL,
+    OPT_TOL = 256,
     OPT_MIN_POINTS,
     OPT_BOOT,
     OPT_SEED,
@@ -29,10 +27,9 @@ enum {
 };
 
 static const cs_cli_opt isoflop_opts[] = {
-    {"map", 'm', required_argument, "NAME=COL", "read N, C, D or L from column COL (repeatable)"},
-    {"derive", OPT_DERIVE, required_argument, "NAME=EXPR",
-     "compute N, C, D or L per row, e.g. D=C/(6*N) (repeatable)"},
-    {"where", OPT_WHERE, required_argument, "'COL OP V'", "keep rows where it holds (repeatable)"},
+    CS_CLI_OPT_MAP("read N, C, D or L from column COL (repeatable)"),
+    CS_CLI_OPT_DERIVE("compute N, C, D or L per row, e.g. D=C/(6*N) (repeatable)"),
+    CS_CLI_OPT_WHERE_ROWS,
     {"budgets", 'b', required_argument, "SPEC", "auto (default), C1,C2,... or LO:HI:K"},
     {"tol", OPT_TOL, required_argument, "DEX", "log10 C tolerance of a budget (default 0.015)"},
     {"min-points", OPT_MIN_POINTS, required_argument, "K",
@@ -58,91 +55,41 @@ static const cs_cli_cmd isoflop_cmd = {
     "Example: ctxscale isoflop runs.csv --budgets auto --tol 0.02 --json iso.json\n",
 };
 
-#define MAX_LIST 64
-
 /* Options of one invocation. */
 typedef struct iso_args {
-    const char *maps[MAX_LIST], *derives[MAX_LIST], *wheres[MAX_LIST];
-    size_t nmaps, nderives, nwheres;
+    cs_cli_points_opts pts;
     const char *budgets; /* NULL or "auto": automatic */
     const char *json;
     bool force;
     cs_isoflop_params p;
 } iso_args;
 
-/* Appends `arg` to a repeatable option's list. Returns 0 or the exit code 2. */
-static int push(const char **list, size_t *n, const char *arg, const char *opt)
+/* One option into *a (an iso_args). CS_OK or a status (message recorded). */
+static int take_opt(int c, const char *arg, void *ctx)
 {
-    if (*n == MAX_LIST)
-        return cs_cli_usage_error(&isoflop_cmd, "--%s: at most %d times", opt, MAX_LIST);
-    list[(*n)++] = arg;
-    return 0;
-}
-
-static int parse_size(const char *s, size_t *out, const char *what)
-{
-    long v;
-    int st = cs_parse_long(s, &v, what);
-
-    if (st == CS_OK && v < 0)
-        st = cs_fail(CS_EINPUT, "%s: expected a number >= 0, got %ld", what, v);
-    if (st == CS_OK)
-        *out = (size_t)v;
-    return st;
-}
-
-/* One option into *a. CS_OK or a status (message recorded). */
-static int take_opt(int c, const char *arg, iso_args *a)
-{
-    long seed;
-    int st;
+    iso_args *a = ctx;
 
     switch (c) {
     case OPT_TOL: return cs_parse_double_ex(arg, &a->p.tol, CS_PARSE_POSITIVE, "--tol");
-    case OPT_MIN_POINTS: return parse_size(arg, &a->p.min_points, "--min-points");
-    case OPT_BOOT: return parse_size(arg, &a->p.nboot, "--boot");
-    case OPT_SEED:
-        if ((st = cs_parse_long(arg, &seed, "--seed")) == CS_OK)
-            a->p.seed = (uint64_t)seed;
-        return st;
-    case OPT_LEVEL:
-        st = cs_parse_double(arg, &a->p.level, "--level");
-        if (st == CS_OK && !(a->p.level > 0.0 && a->p.level < 1.0))
-            st = cs_fail(CS_EINPUT, "--level: expected a number between 0 and 1, got %s", arg);
-        return st;
+    case OPT_MIN_POINTS: return cs_cli_parse_size(arg, &a->p.min_points, "--min-points");
+    case OPT_BOOT: return cs_cli_parse_size(arg, &a->p.nboot, "--boot");
+    case OPT_SEED: return cs_cli_parse_seed(arg, &a->p.seed, "--seed");
+    case OPT_LEVEL: return cs_cli_parse_fraction(arg, &a->p.level, "--level");
     case 'b': a->budgets = arg; return CS_OK;
     case 'j': a->json = arg; return CS_OK;
     case 'f': a->force = true; return CS_OK;
     }
-    return CS_OK;
+    return cs_cli_points_take(&a->pts, c, arg);
 }
 
 /* Parses argv into *a; returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, iso_args *a)
 {
-    cs_cli_parser ps;
-    int c, rc = 0;
+    int rc;
 
     memset(a, 0, sizeof *a);
     a->p = cs_isoflop_default_params();
-    cs_cli_parser_init(&ps, &isoflop_cmd);
-    while ((c = cs_cli_next(&ps, argc, argv)) != -1 && rc == 0) {
-        if (c == '?')
-            return 2;
-        if (c == CS_CLI_OPT_HELP) {
-            cs_cli_help(&isoflop_cmd, stdout);
-            return 0;
-        }
-        if (c == 'm')
-            rc = push(a->maps, &a->nmaps, optarg, "map");
-        else if (c == OPT_DERIVE)
-            rc = push(a->derives, &a->nderives, optarg, "derive");
-        else if (c == OPT_WHERE)
-            rc = push(a->wheres, &a->nwheres, optarg, "where");
-        else if (take_opt(c, optarg, a) != CS_OK)
-            return cs_cli_usage_error(&isoflop_cmd, "%s", cs_errmsg());
-    }
-    if (rc)
+    if ((rc = cs_cli_parse_opts(&isoflop_cmd, argc, argv, take_opt, a)) >= 0)
         return rc;
     if (optind + 1 != argc)
         return cs_cli_usage_error(&isoflop_cmd, "expected one input file, got %d", argc - optind);
@@ -151,20 +98,16 @@ static int parse_args(int argc, char **argv, iso_args *a)
 
 // ---- output --------------------------------------------------------------------------------
 
-static json_t *num(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *pair(double lo, double hi)
 {
-    return json_pack("[o, o]", num(lo), num(hi));
+    return json_pack("[o, o]", cs_cli_json_num(lo), cs_cli_json_num(hi));
 }
 
 static json_t *power_json(const cs_isoflop_power *pw)
 {
-    return json_pack("{s:o, s:o, s:o, s:o, s:I}", "exponent", num(pw->a), "coefficient", num(pw->k),
-                     "se", num(pw->a_se), "ci", pair(pw->a_lo, pw->a_hi), "n", (json_int_t)pw->n);
+    return json_pack("{s:o, s:o, s:o, s:o, s:I}", "exponent", cs_cli_json_num(pw->a), "coefficient",
+                     cs_cli_json_num(pw->k), "se", cs_cli_json_num(pw->a_se), "ci",
+                     pair(pw->a_lo, pw->a_hi), "n", (json_int_t)pw->n);
 }
 
 static json_t *result_json(const cs_isoflop_result *r, const cs_isoflop_points *pts,
@@ -176,40 +119,24 @@ static json_t *result_json(const cs_isoflop_result *r, const cs_isoflop_points *
     for (b = 0; b < r->nbudgets; b++) {
         const cs_isoflop_budget *B = &r->budgets[b];
         json_array_append_new(
-            budgets, json_pack("{s:o, s:I, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "C",
-                               num(B->C), "points", (json_int_t)B->npoints, "N_min", num(B->N_lo),
-                               "N_max", num(B->N_hi), "status", cs_isoflop_status_name(B->status),
-                               "curvature", num(B->curvature), "N_opt", num(B->N_opt), "N_opt_ci",
-                               pair(B->N_opt_lo, B->N_opt_hi), "D_opt", num(B->D_opt), "L_opt",
-                               num(B->L_opt), "bootstrap_ok", (json_int_t)B->nboot_ok));
+            budgets,
+            json_pack("{s:o, s:I, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "C",
+                      cs_cli_json_num(B->C), "points", (json_int_t)B->npoints, "N_min",
+                      cs_cli_json_num(B->N_lo), "N_max", cs_cli_json_num(B->N_hi), "status",
+                      cs_isoflop_status_name(B->status), "curvature", cs_cli_json_num(B->curvature),
+                      "N_opt", cs_cli_json_num(B->N_opt), "N_opt_ci",
+                      pair(B->N_opt_lo, B->N_opt_hi), "D_opt", cs_cli_json_num(B->D_opt), "L_opt",
+                      cs_cli_json_num(B->L_opt), "bootstrap_ok", (json_int_t)B->nboot_ok));
     }
     return json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:I, s:o, s:{s:I, s:I, s:I}, s:o, "
                      "s:o, s:o}",
                      "command", "isoflop", "source", source, "rows", (json_int_t)pts->n_read,
                      "points", (json_int_t)r->npoints, "unassigned", (json_int_t)r->nunassigned,
-                     "budget_mode", a->p.budgets ? "list" : "auto", "tol", num(a->p.tol),
-                     "min_points", (json_int_t)a->p.min_points, "level", num(r->level), "bootstrap",
-                     "replicates", (json_int_t)r->nboot, "ok", (json_int_t)r->nboot_ok, "seed",
-                     (json_int_t)a->p.seed, "budgets", budgets, "N_opt", power_json(&r->N_fit),
-                     "D_opt", power_json(&r->D_fit));
-}
-
-/* Writes the JSON document to `path` ("-": stdout) atomically. */
-static int write_json(json_t *doc, const char *path, bool force)
-{
-    cs_afile *af = NULL;
-    int st;
-
-    if (!doc)
-        return cs_fail(CS_ENOMEM, "out of memory building the JSON output");
-    if ((st = cs_afile_open(path, force, &af)))
-        return st;
-    if (json_dumpf(doc, cs_afile_stream(af), JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 ||
-        fputc('\n', cs_afile_stream(af)) == EOF) {
-        cs_afile_abort(af);
-        return cs_fail(CS_EIO, "%s: write failed", path);
-    }
-    return cs_afile_commit(af);
+                     "budget_mode", a->p.budgets ? "list" : "auto", "tol",
+                     cs_cli_json_num(a->p.tol), "min_points", (json_int_t)a->p.min_points, "level",
+                     cs_cli_json_num(r->level), "bootstrap", "replicates", (json_int_t)r->nboot,
+                     "ok", (json_int_t)r->nboot_ok, "seed", (json_int_t)a->p.seed, "budgets",
+                     budgets, "N_opt", power_json(&r->N_fit), "D_opt", power_json(&r->D_fit));
 }
 
 static void print_power(const char *what, const char *sym, const cs_isoflop_power *pw, double level)
@@ -270,8 +197,7 @@ static void warn_skipped(const cs_isoflop_result *r)
 /* Reads the points, runs the method and writes the outputs. */
 static int run(const char *path, iso_args *a)
 {
-    cs_isoflop_select sel = {a->maps,   a->nmaps,   a->derives, a->nderives,
-                             a->wheres, a->nwheres, false};
+    cs_isoflop_select sel = cs_cli_points_select(&a->pts, false);
     cs_table *t = NULL;
     cs_isoflop_points *pts = NULL;
     cs_isoflop_result *r = NULL;
@@ -289,11 +215,8 @@ static int run(const char *path, iso_args *a)
     warn_skipped(r);
     if (!a->json || strcmp(a->json, "-") != 0)
         print_result(r, pts, cs_table_source(t));
-    if (a->json) {
-        json_t *doc = result_json(r, pts, cs_table_source(t), a);
-        st = write_json(doc, a->json, a->force);
-        json_decref(doc);
-    }
+    if (a->json)
+        st = cs_cli_write_json(result_json(r, pts, cs_table_source(t), a), a->json, a->force);
 out_free:
     cs_isoflop_result_free(r);
     cs_isoflop_points_free(pts);

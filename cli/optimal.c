@@ -3,7 +3,7 @@
  * stdout, --json for programs. Test: tests/cli/test_alloc.sh. */
 #include "cli/cli.h"
 #include "cli/opt.h"
-#include "core/afile.h"
+#include "cli/shared_opts.h"
 #include "core/error.h"
 #include "core/parse.h"
 #include "fit/fitjson.h"
@@ -79,24 +79,6 @@ typedef struct opt_args {
     cs_optimal_params p;
 } opt_args;
 
-/* "LO:HI" into *lo, *hi (positive, lo <= hi). */
-static int parse_range(const char *s, const char *what, double *lo, double *hi)
-{
-    const char *colon = strchr(s, ':');
-    char a[64];
-    int st;
-
-    if (!colon || (size_t)(colon - s) >= sizeof a)
-        return cs_fail(CS_EINPUT, "%s: expected LO:HI, got \"%s\"", what, s);
-    snprintf(a, sizeof a, "%.*s", (int)(colon - s), s);
-    if ((st = cs_parse_double_ex(a, lo, CS_PARSE_POSITIVE, what)) ||
-        (st = cs_parse_double_ex(colon + 1, hi, CS_PARSE_POSITIVE, what)))
-        return st;
-    if (!(*hi >= *lo))
-        return cs_fail(CS_EINPUT, "%s: expected LO <= HI, got \"%s\"", what, s);
-    return CS_OK;
-}
-
 static int parse_fixed(const char *s, const char *what, double *lo, double *hi)
 {
     int st = cs_parse_double_ex(s, lo, CS_PARSE_POSITIVE, what);
@@ -105,9 +87,10 @@ static int parse_fixed(const char *s, const char *what, double *lo, double *hi)
     return st;
 }
 
-static int take_opt(int c, const char *arg, opt_args *a)
+/* One option into *a (an opt_args). CS_OK or a status (message recorded). */
+static int take_opt(int c, const char *arg, void *ctx)
 {
-    int st;
+    opt_args *a = ctx;
 
     switch (c) {
     case OPT_FIT: a->fit = arg; return CS_OK;
@@ -116,18 +99,13 @@ static int take_opt(int c, const char *arg, opt_args *a)
     case OPT_BUDGET: a->budget = arg; return CS_OK;
     case OPT_FLOPS: return cs_optimal_flops_parse(arg, &a->p.flops);
     case OPT_ASPECT: return cs_parse_double_ex(arg, &a->p.aspect, CS_PARSE_POSITIVE, "--aspect");
-    case OPT_N_RANGE: return parse_range(arg, "--N-range", &a->p.N_lo, &a->p.N_hi);
-    case OPT_T_RANGE: return parse_range(arg, "--T-range", &a->p.T_lo, &a->p.T_hi);
+    case OPT_N_RANGE: return cs_cli_parse_range(arg, "--N-range", false, &a->p.N_lo, &a->p.N_hi);
+    case OPT_T_RANGE: return cs_cli_parse_range(arg, "--T-range", false, &a->p.T_lo, &a->p.T_hi);
     case OPT_T: return parse_fixed(arg, "--T", &a->p.T_lo, &a->p.T_hi);
-    case OPT_V_RANGE: return parse_range(arg, "--V-range", &a->p.V_lo, &a->p.V_hi);
+    case OPT_V_RANGE: return cs_cli_parse_range(arg, "--V-range", false, &a->p.V_lo, &a->p.V_hi);
     case OPT_V: return parse_fixed(arg, "--V", &a->p.V_lo, &a->p.V_hi);
     case OPT_NUMERIC: a->p.numeric = true; return CS_OK;
-    case OPT_LEVEL:
-        a->level_set = true;
-        st = cs_parse_double(arg, &a->p.level, "--level");
-        if (st == CS_OK && !(a->p.level > 0.0 && a->p.level < 1.0))
-            st = cs_fail(CS_EINPUT, "--level: expected a number between 0 and 1, got %s", arg);
-        return st;
+    case OPT_LEVEL: a->level_set = true; return cs_cli_parse_fraction(arg, &a->p.level, "--level");
     case 'j': a->json = arg; return CS_OK;
     case 'f': a->force = true; return CS_OK;
     }
@@ -137,22 +115,12 @@ static int take_opt(int c, const char *arg, opt_args *a)
 /* Parses argv into *a; returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, opt_args *a)
 {
-    cs_cli_parser ps;
-    int c;
+    int rc;
 
     memset(a, 0, sizeof *a);
     a->p = cs_optimal_default_params();
-    cs_cli_parser_init(&ps, &optimal_cmd);
-    while ((c = cs_cli_next(&ps, argc, argv)) != -1) {
-        if (c == '?')
-            return 2;
-        if (c == CS_CLI_OPT_HELP) {
-            cs_cli_help(&optimal_cmd, stdout);
-            return 0;
-        }
-        if (take_opt(c, optarg, a) != CS_OK)
-            return cs_cli_usage_error(&optimal_cmd, "%s", cs_errmsg());
-    }
+    if ((rc = cs_cli_parse_opts(&optimal_cmd, argc, argv, take_opt, a)) >= 0)
+        return rc;
     if (optind != argc)
         return cs_cli_usage_error(&optimal_cmd, "unexpected argument '%s'", argv[optind]);
     if (!a->budget)
@@ -220,31 +188,28 @@ static int parse_params(const cs_law *law, const char *spec, double *params)
 
 // ---- output --------------------------------------------------------------------------------
 
-static json_t *num(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *ci(cs_optimal_ci c)
 {
-    return json_pack("[o, o]", num(c.lo), num(c.hi));
+    return json_pack("[o, o]", cs_cli_json_num(c.lo), cs_cli_json_num(c.hi));
 }
 
 static json_t *row_json(const cs_optimal_row *w)
 {
     const cs_optimal_point *e = &w->est;
 
-    return json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
-        "s:o, s:o, s:b, s:b, s:b, s:b, s:I, s:I}",
-        "C", num(e->C), "N", num(e->N), "N_ci", ci(w->ci_N), "D", num(e->D), "D_ci", ci(w->ci_D),
-        "T", num(e->T), "T_ci", ci(w->ci_T), "V", num(e->V), "V_ci", ci(w->ci_V),
-        "tokens_per_param", num(w->tpp), "tokens_per_param_ci", ci(w->ci_tpp), "loss", num(e->loss),
-        "loss_ci", ci(w->ci_loss), "n_layer", num(e->n_layer), "d_model", num(e->d_model),
-        "flops_per_token", num(e->cost), "closed_form", e->closed_form, "N_at_bound",
-        (e->at_bound & CS_OPTIMAL_AT_N) != 0, "T_at_bound", (e->at_bound & CS_OPTIMAL_AT_T) != 0,
-        "V_at_bound", (e->at_bound & CS_OPTIMAL_AT_V) != 0, "samples_ok",
-        (json_int_t)w->nsamples_ok, "samples_at_bound", (json_int_t)w->nsamples_at_bound);
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+                     "s:o, s:o, s:b, s:b, s:b, s:b, s:I, s:I}",
+                     "C", cs_cli_json_num(e->C), "N", cs_cli_json_num(e->N), "N_ci", ci(w->ci_N),
+                     "D", cs_cli_json_num(e->D), "D_ci", ci(w->ci_D), "T", cs_cli_json_num(e->T),
+                     "T_ci", ci(w->ci_T), "V", cs_cli_json_num(e->V), "V_ci", ci(w->ci_V),
+                     "tokens_per_param", cs_cli_json_num(w->tpp), "tokens_per_param_ci",
+                     ci(w->ci_tpp), "loss", cs_cli_json_num(e->loss), "loss_ci", ci(w->ci_loss),
+                     "n_layer", cs_cli_json_num(e->n_layer), "d_model", cs_cli_json_num(e->d_model),
+                     "flops_per_token", cs_cli_json_num(e->cost), "closed_form", e->closed_form,
+                     "N_at_bound", (e->at_bound & CS_OPTIMAL_AT_N) != 0, "T_at_bound",
+                     (e->at_bound & CS_OPTIMAL_AT_T) != 0, "V_at_bound",
+                     (e->at_bound & CS_OPTIMAL_AT_V) != 0, "samples_ok", (json_int_t)w->nsamples_ok,
+                     "samples_at_bound", (json_int_t)w->nsamples_at_bound);
 }
 
 static json_t *result_json(const cs_optimal_result *r, const cs_law *law, const opt_args *a)
@@ -256,26 +221,10 @@ static json_t *result_json(const cs_optimal_result *r, const cs_law *law, const 
         json_array_append_new(rows, row_json(&r->rows[b]));
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:I, s:o, s:o}", "command", "optimal",
                      "law", cs_law_formula(law), "flops", cs_optimal_flops_name(a->p.flops),
-                     "shape_family", "d_model = aspect * n_layer", "aspect", num(a->p.aspect),
-                     "T_free", r->T_free, "V_free", r->V_free, "samples", (json_int_t)r->nsamples,
-                     "level", num(r->level), "budgets", rows);
-}
-
-static int write_json(json_t *doc, const char *path, bool force)
-{
-    cs_afile *af = NULL;
-    int st;
-
-    if (!doc)
-        return cs_fail(CS_ENOMEM, "out of memory building the JSON output");
-    if ((st = cs_afile_open(path, force, &af)))
-        return st;
-    if (json_dumpf(doc, cs_afile_stream(af), JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 ||
-        fputc('\n', cs_afile_stream(af)) == EOF) {
-        cs_afile_abort(af);
-        return cs_fail(CS_EIO, "%s: write failed", path);
-    }
-    return cs_afile_commit(af);
+                     "shape_family", "d_model = aspect * n_layer", "aspect",
+                     cs_cli_json_num(a->p.aspect), "T_free", r->T_free, "V_free", r->V_free,
+                     "samples", (json_int_t)r->nsamples, "level", cs_cli_json_num(r->level),
+                     "budgets", rows);
 }
 
 /* "1.23e+09" or "1.23e+09 [1.1e+09, 1.4e+09]" into buf. */
@@ -407,11 +356,8 @@ static int run(opt_args *a)
     warn_bounds(r);
     if (!a->json || strcmp(a->json, "-") != 0)
         print_result(r, ld.law, a);
-    if (a->json) {
-        json_t *doc = result_json(r, ld.law, a);
-        st = write_json(doc, a->json, a->force);
-        json_decref(doc);
-    }
+    if (a->json)
+        st = cs_cli_write_json(result_json(r, ld.law, a), a->json, a->force);
 out_free:
     cs_optimal_result_free(r);
     loaded_free(&ld);

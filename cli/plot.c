@@ -5,6 +5,8 @@
  */
 #include "cli/cli.h"
 #include "cli/opt.h"
+#include "cli/points_opts.h"
+#include "cli/shared_opts.h"
 #include "core/error.h"
 #include "core/parse.h"
 #include "plots/figures.h"
@@ -17,9 +19,7 @@
 #include <string.h>
 
 enum {
-    OPT_DERIVE = 256,
-    OPT_WHERE,
-    OPT_FIT,
+    OPT_FIT = 256,
     OPT_BUDGETS,
     OPT_TOL,
     OPT_BOOT,
@@ -42,9 +42,9 @@ static const cs_cli_opt plot_opts[] = {
     {"format", 'F', required_argument, "LIST", "png, svg, pdf, comma-separated, or all (all)"},
     {"force", 'f', no_argument, NULL, "overwrite the figure's files if they exist"},
     {"list", OPT_LIST, no_argument, NULL, "list the figure ids and their inputs, and exit"},
-    {"map", 'm', required_argument, "NAME=COL", "CSV figures: read NAME from column COL"},
-    {"derive", OPT_DERIVE, required_argument, "NAME=EXPR", "CSV figures: compute NAME per row"},
-    {"where", OPT_WHERE, required_argument, "'COL OP V'", "S1, S2: keep rows where it holds"},
+    CS_CLI_OPT_MAP("CSV figures: read NAME from column COL"),
+    CS_CLI_OPT_DERIVE("CSV figures: compute NAME per row"),
+    CS_CLI_OPT_WHERE("'COL OP V'", "S1, S2: keep rows where it holds"),
     {"fit", OPT_FIT, required_argument, "FILE", "S2: a fit JSON (ctxscale fit --json)"},
     {"budgets", 'b', required_argument, "SPEC", "S1, S2, S5: auto, C1,C2,... or LO:HI:K"},
     {"tol", OPT_TOL, required_argument, "DEX", "S1, S2: log10 C tolerance of a budget"},
@@ -54,7 +54,7 @@ static const cs_cli_opt plot_opts[] = {
     {"seed", OPT_SEED, required_argument, "S", "S2: bootstrap seed (1)"},
     {"contexts", 'c', required_argument, "T,T,...", "C3: training contexts to mark (tokens)"},
     {"floor", OPT_FLOOR, required_argument, "X", "C1: loss floor, nats/token or a synth.json"},
-    {"step", OPT_STEP, required_argument, "S", "C1, C4, C5, S6: eval step to draw (last)"},
+    {"step", OPT_STEP, required_argument, "S", "C1, C2, C4, C5, S6: eval step to draw (last)"},
     {"label-key", OPT_LABEL_KEY, required_argument, "KEY",
      "S6: config key naming the data mixture (data_name)"},
     {"title", OPT_TITLE, required_argument, "TEXT", "replace the figure's title"},
@@ -80,38 +80,16 @@ static const cs_cli_cmd plot_cmd = {
     "           --map 'C=Training FLOP' --map L=loss --out figures\n",
 };
 
-#define MAX_LIST     64
 #define MAX_CONTEXTS 32
 
 typedef struct plot_args {
-    const char *maps[MAX_LIST], *derives[MAX_LIST], *wheres[MAX_LIST];
-    size_t nmaps, nderives, nwheres;
+    cs_cli_points_opts pts;
     double contexts[MAX_CONTEXTS];
     const char *out;
     bool list;
     cs_figures_opts o;
     cs_plot_render_params rp;
 } plot_args;
-
-static int push(const char **list, size_t *n, const char *arg, const char *opt)
-{
-    if (*n == MAX_LIST)
-        return cs_fail(CS_EINPUT, "--%s: at most %d times", opt, MAX_LIST);
-    list[(*n)++] = arg;
-    return CS_OK;
-}
-
-static int parse_size(const char *s, size_t *out, const char *what)
-{
-    long v;
-    int st = cs_parse_long(s, &v, what);
-
-    if (st == CS_OK && v < 0)
-        st = cs_fail(CS_EINPUT, "%s: expected a number >= 0, got %ld", what, v);
-    if (st == CS_OK)
-        *out = (size_t)v;
-    return st;
-}
 
 static int parse_contexts(const char *arg, plot_args *a)
 {
@@ -138,7 +116,7 @@ static int parse_contexts(const char *arg, plot_args *a)
     return a->o.ncontexts ? CS_OK : cs_fail(CS_EINPUT, "--contexts: no sizes given");
 }
 
-/* Options with a number or a list. */
+/* Options with a number or a list, and --map, --derive, --where. */
 static int take_number(int c, const char *arg, plot_args *a)
 {
     long v;
@@ -146,13 +124,10 @@ static int take_number(int c, const char *arg, plot_args *a)
 
     switch (c) {
     case OPT_TOL: return cs_parse_double_ex(arg, &a->o.tol, CS_PARSE_POSITIVE, "--tol");
-    case OPT_BOOT: return parse_size(arg, &a->o.boot, "--boot");
-    case OPT_MIN_POINTS: return parse_size(arg, &a->o.min_points, "--min-points");
-    case OPT_THREADS: return parse_size(arg, &a->o.threads, "--threads");
-    case OPT_SEED:
-        if ((st = cs_parse_long(arg, &v, "--seed")) == CS_OK)
-            a->o.seed = (uint64_t)v;
-        return st;
+    case OPT_BOOT: return cs_cli_parse_size(arg, &a->o.boot, "--boot");
+    case OPT_MIN_POINTS: return cs_cli_parse_size(arg, &a->o.min_points, "--min-points");
+    case OPT_THREADS: return cs_cli_parse_size(arg, &a->o.threads, "--threads");
+    case OPT_SEED: return cs_cli_parse_seed(arg, &a->o.seed, "--seed");
     case OPT_STEP:
         if ((st = cs_parse_long(arg, &v, "--step")) == CS_OK && v < 0)
             st = cs_fail(CS_EINPUT, "--step: expected a step >= 0, got %ld", v);
@@ -161,19 +136,18 @@ static int take_number(int c, const char *arg, plot_args *a)
     case 'c': return parse_contexts(arg, a);
     case 'F': return cs_plot_parse_formats(arg, "--format", &a->rp.formats);
     }
-    return CS_OK;
+    return cs_cli_points_take(&a->pts, c, arg);
 }
 
-/* One option into *a. CS_OK or a status (message recorded). */
-static int take_opt(int c, const char *arg, plot_args *a)
+/* One option into *a (a plot_args). CS_OK or a status (message recorded). */
+static int take_opt(int c, const char *arg, void *ctx)
 {
+    plot_args *a = ctx;
+
     switch (c) {
     case 'o': a->out = arg; return CS_OK;
     case 'f': a->rp.force = true; return CS_OK;
     case OPT_LIST: a->list = true; return CS_OK;
-    case 'm': return push(a->maps, &a->nmaps, arg, "map");
-    case OPT_DERIVE: return push(a->derives, &a->nderives, arg, "derive");
-    case OPT_WHERE: return push(a->wheres, &a->nwheres, arg, "where");
     case OPT_FIT: a->o.fit = arg; return CS_OK;
     case 'b': a->o.budgets = arg; return CS_OK;
     case OPT_FLOOR: a->o.floor = arg; return CS_OK;
@@ -189,32 +163,22 @@ static int take_opt(int c, const char *arg, plot_args *a)
 /* Parses argv into *a; returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, plot_args *a)
 {
-    cs_cli_parser ps;
-    int c;
+    int rc;
 
     memset(a, 0, sizeof *a);
     a->o = cs_figures_default_opts();
     a->rp = cs_plot_default_render_params();
-    cs_cli_parser_init(&ps, &plot_cmd);
-    while ((c = cs_cli_next(&ps, argc, argv)) != -1) {
-        if (c == '?')
-            return 2;
-        if (c == CS_CLI_OPT_HELP) {
-            cs_cli_help(&plot_cmd, stdout);
-            return 0;
-        }
-        if (take_opt(c, optarg, a) != CS_OK)
-            return cs_cli_usage_error(&plot_cmd, "%s", cs_errmsg());
-    }
+    if ((rc = cs_cli_parse_opts(&plot_cmd, argc, argv, take_opt, a)) >= 0)
+        return rc;
     if (a->list)
         return optind == argc ? -1 : cs_cli_usage_error(&plot_cmd, "--list takes no arguments");
     if (optind >= argc)
         return cs_cli_usage_error(&plot_cmd, "give a figure id (ctxscale plot --list shows them)");
     if (!a->out)
         return cs_cli_usage_error(&plot_cmd, "--out DIR is required");
-    a->o.maps = a->maps, a->o.nmaps = a->nmaps;
-    a->o.derives = a->derives, a->o.nderives = a->nderives;
-    a->o.wheres = a->wheres, a->o.nwheres = a->nwheres;
+    a->o.maps = a->pts.maps, a->o.nmaps = a->pts.nmaps;
+    a->o.derives = a->pts.derives, a->o.nderives = a->pts.nderives;
+    a->o.wheres = a->pts.wheres, a->o.nwheres = a->pts.nwheres;
     a->o.inputs = (const char *const *)argv + optind + 1;
     a->o.ninputs = (size_t)(argc - optind - 1);
     a->o.log = stderr;

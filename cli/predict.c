@@ -3,7 +3,9 @@
  * (fit/predict.h); a table for people, --json for programs. Test: tests/cli/test_predict.sh.
  */
 #include "cli/cli.h"
+#include "cli/fitdata.h"
 #include "cli/opt.h"
+#include "cli/shared_opts.h"
 #include "core/afile.h"
 #include "core/error.h"
 #include "core/parse.h"
@@ -58,61 +60,31 @@ typedef struct predict_args {
     size_t nassign;
 } predict_args;
 
-static int parse_levels(const char *s, predict_args *a)
+/* One option into *a (a predict_args). CS_OK or a status (message recorded). */
+static int take_opt(int c, const char *arg, void *ctx)
 {
-    char buf[256];
-    char *save = NULL;
+    predict_args *a = ctx;
 
-    if (strlen(s) >= sizeof buf)
-        return cs_fail(CS_EINPUT, "--levels: too long");
-    snprintf(buf, sizeof buf, "%s", s);
-    a->nlevels = 0;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        double v;
-        int st = cs_parse_double(tok, &v, "--levels");
-
-        if (st)
-            return st;
-        if (!(v > 0 && v < 1))
-            return cs_fail(CS_EINPUT, "--levels: expected numbers between 0 and 1, got %s", tok);
-        if (a->nlevels == CS_PREDICT_MAX_LEVELS)
-            return cs_fail(CS_EINPUT, "--levels: at most %d levels", CS_PREDICT_MAX_LEVELS);
-        a->levels[a->nlevels++] = v;
+    switch (c) {
+    case OPT_FIT: a->fit = arg; return CS_OK;
+    case OPT_LEVELS: return cs_cli_parse_levels(arg, a->levels, &a->nlevels);
+    case 'j': a->json = arg; return CS_OK;
+    case 'f': a->force = true; return CS_OK;
     }
-    return a->nlevels ? CS_OK : cs_fail(CS_EINPUT, "--levels: expected P,P,...");
+    return CS_OK;
 }
 
 /* Parses argv into *a; returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, predict_args *a)
 {
-    cs_cli_parser ps;
-    int c;
+    int rc;
 
     memset(a, 0, sizeof *a);
     a->levels[0] = 0.5;
     a->levels[1] = 0.9;
     a->nlevels = 2;
-    cs_cli_parser_init(&ps, &predict_cmd);
-    while ((c = cs_cli_next(&ps, argc, argv)) != -1) {
-        int st = CS_OK;
-
-        if (c == '?')
-            return 2;
-        if (c == CS_CLI_OPT_HELP) {
-            cs_cli_help(&predict_cmd, stdout);
-            return 0;
-        }
-        if (c == OPT_FIT)
-            a->fit = optarg;
-        else if (c == OPT_LEVELS)
-            st = parse_levels(optarg, a);
-        else if (c == 'j')
-            a->json = optarg;
-        else if (c == 'f')
-            a->force = true;
-        if (st)
-            return cs_cli_usage_error(&predict_cmd, "%s", cs_errmsg());
-    }
+    if ((rc = cs_cli_parse_opts(&predict_cmd, argc, argv, take_opt, a)) >= 0)
+        return rc;
     if (a->fit == NULL)
         return cs_cli_usage_error(&predict_cmd, "give the fit with --fit FILE");
     if (optind == argc)
@@ -318,11 +290,6 @@ static void print_point(const predict_args *a, const cs_fitjson *fj, const point
         printf("    %zu bootstrap samples left out (the law is not finite there)\n", r->n_skipped);
 }
 
-static json_t *jnum(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *json_point(const predict_args *a, const cs_fitjson *fj, const points *p, size_t i,
                           const cs_prediction *r)
 {
@@ -336,15 +303,15 @@ static json_t *json_point(const predict_args *a, const cs_fitjson *fj, const poi
     for (size_t k = 0; k < a->nlevels; k++) {
         json_t *one = json_array();
 
-        json_array_append_new(one, jnum(r->lo[k]));
-        json_array_append_new(one, jnum(r->hi[k]));
+        json_array_append_new(one, cs_cli_json_num(r->lo[k]));
+        json_array_append_new(one, cs_cli_json_num(r->hi[k]));
         json_array_append_new(iv, one);
     }
     json_object_set_new(o, "x", x);
-    json_object_set_new(o, "predicted", jnum(r->value));
-    json_object_set_new(o, "median", jnum(r->median));
+    json_object_set_new(o, "predicted", cs_cli_json_num(r->value));
+    json_object_set_new(o, "median", cs_cli_json_num(r->median));
     json_object_set_new(o, "intervals", iv);
-    json_object_set_new(o, "sd_param", jnum(r->sd_param));
+    json_object_set_new(o, "sd_param", cs_cli_json_num(r->sd_param));
     json_object_set_new(o, "bootstrap_used", json_integer((json_int_t)r->n_used));
     json_object_set_new(o, "extrapolating",
                         outside(fj, p, i, note, sizeof note) ? json_string(note) : json_null());
@@ -360,8 +327,8 @@ static json_t *json_root(const predict_args *a, const cs_fitjson *fj, const cs_p
     for (size_t k = 0; k < a->nlevels; k++)
         json_array_append_new(lv, json_real(a->levels[k]));
     json_object_set_new(noise, "space", json_string(fj->log_space ? "log" : "linear"));
-    json_object_set_new(noise, "scale", jnum(cs_predictor_scale(pr)));
-    json_object_set_new(noise, "dof", jnum(cs_predictor_dof(pr)));
+    json_object_set_new(noise, "scale", cs_cli_json_num(cs_predictor_scale(pr)));
+    json_object_set_new(noise, "dof", cs_cli_json_num(cs_predictor_dof(pr)));
     json_object_set_new(o, "format", json_string("ctxscale-predict"));
     json_object_set_new(o, "version", json_integer(1));
     json_object_set_new(o, "fit", json_string(a->fit));

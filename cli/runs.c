@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/opt.h"
 #include "cli/runs.h"
+#include "cli/shared_opts.h"
 #include "core/afile.h"
 #include "core/csv.h"
 #include "core/error.h"
@@ -32,16 +33,6 @@
 
 // ---- small helpers -------------------------------------------------------------------------
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 /* Writes s with control characters as \xNN, so that names and strings read from files cannot
  * drive the terminal. */
 static void put_safe(FILE *f, const char *s)
@@ -59,7 +50,7 @@ static void put_safe(FILE *f, const char *s)
 /* A copy of s with control characters replaced by '?' (for aligned columns). */
 static char *safe_copy(const char *s)
 {
-    char *d = dup_str(s);
+    char *d = strdup(s);
     char *p;
 
     for (p = d; p && *p; p++)
@@ -87,15 +78,6 @@ static const char *fmt_kv(char buf[32], const cs_runlog_kv *kv)
         return buf;
     }
     return fmt_exact(buf, kv->d, "");
-}
-
-static int handle_opt(const cs_cli_cmd *cmd, int c)
-{
-    if (c == CS_CLI_OPT_HELP) {
-        cs_cli_help(cmd, stdout);
-        return 0;
-    }
-    return 2; /* cs_cli_next printed the usage error */
 }
 
 // ---- the run logs named on the command line -------------------------------------------------
@@ -127,7 +109,7 @@ static void runset_free(runset *rs)
 /* The run id of `path`: path + skip with a final ".h5" removed. */
 static char *run_id(const char *path, size_t skip)
 {
-    char *id = dup_str(path + skip);
+    char *id = strdup(path + skip);
     size_t n = id ? strlen(id) : 0;
 
     if (n > 3 && strcmp(id + n - 3, ".h5") == 0)
@@ -149,7 +131,7 @@ static int runset_add(runset *rs, const char *path, size_t skip)
         rs->cap = cap;
     }
     f = &rs->f[rs->n];
-    f->path = dup_str(path);
+    f->path = strdup(path);
     f->run = run_id(path, skip);
     if (!f->path || !f->run) {
         free(f->path);
@@ -354,7 +336,7 @@ static char *list_cell(const cs_table *t, size_t r, size_t c)
         snprintf(buf, sizeof buf, "%.0f", v);
     else
         snprintf(buf, sizeof buf, "%.5g", v);
-    return dup_str(buf);
+    return strdup(buf);
 }
 
 /* Prints t as aligned columns under list_heads: text left-aligned, numbers right-aligned. */
@@ -419,21 +401,23 @@ static int list_run(const runset *rs, bool csv)
     return worst;
 }
 
+/* --csv into *ctx (a bool). */
+static int list_take(int c, const char *arg, void *ctx)
+{
+    (void)arg;
+    if (c == 'c')
+        *(bool *)ctx = true;
+    return CS_OK;
+}
+
 static int runs_list(int argc, char **argv)
 {
-    cs_cli_parser p;
     runset rs = {NULL, 0, 0};
     bool csv = false;
-    int c;
     int rc;
 
-    cs_cli_parser_init(&p, &list_cmd);
-    while ((c = cs_cli_next(&p, argc, argv)) != -1) {
-        if (c == 'c')
-            csv = true;
-        else
-            return handle_opt(&list_cmd, c);
-    }
+    if ((rc = cs_cli_parse_opts(&list_cmd, argc, argv, list_take, &csv)) >= 0)
+        return rc;
     rc = collect_or_report(&list_cmd, argc - optind, argv + optind, &rs);
     if (rc)
         return rc;
@@ -624,14 +608,12 @@ static int show_one(const char *path)
 
 static int runs_show(int argc, char **argv)
 {
-    cs_cli_parser p;
-    int c;
     int i;
-    int worst = 0;
+    int worst = cs_cli_parse_opts(&show_cmd, argc, argv, NULL, NULL);
 
-    cs_cli_parser_init(&p, &show_cmd);
-    while ((c = cs_cli_next(&p, argc, argv)) != -1)
-        return handle_opt(&show_cmd, c);
+    if (worst >= 0)
+        return worst; /* --help or a usage error */
+    worst = 0;
     if (optind >= argc)
         return cs_cli_usage_error(&show_cmd, "missing FILE (a run log)");
     for (i = optind; i < argc; i++) {
@@ -977,37 +959,43 @@ static int export_run(const runset *rs, table_kind k, bool with_config, cs_afile
     return st;
 }
 
+/* The options of one export. */
+typedef struct export_args {
+    const char *out; /* "-": stdout */
+    table_kind k;
+    bool force;
+    bool with_config;
+} export_args;
+
+/* One option into *ctx (an export_args). CS_OK or a status (message recorded). */
+static int export_take(int c, const char *arg, void *ctx)
+{
+    export_args *a = ctx;
+
+    switch (c) {
+    case 't': return parse_table(arg, &a->k);
+    case 'o': a->out = arg; return CS_OK;
+    case 'f': a->force = true; return CS_OK;
+    case 'c': a->with_config = true; return CS_OK;
+    }
+    return CS_OK;
+}
+
 static int runs_export(int argc, char **argv)
 {
-    cs_cli_parser p;
     runset rs = {NULL, 0, 0};
     cs_afile *af = NULL;
-    const char *out = "-";
-    table_kind k = TABLE_STEPS;
-    bool force = false;
-    bool with_config = false;
-    int c;
-    int st = CS_OK;
+    export_args a = {"-", TABLE_STEPS, false, false};
+    int st = cs_cli_parse_opts(&export_cmd, argc, argv, export_take, &a);
 
-    cs_cli_parser_init(&p, &export_cmd);
-    while ((c = cs_cli_next(&p, argc, argv)) != -1) {
-        if (c == 't' && parse_table(optarg, &k) != CS_OK)
-            return cs_cli_usage_error(&export_cmd, "%s", cs_errmsg());
-        else if (c == 'o')
-            out = optarg;
-        else if (c == 'f')
-            force = true;
-        else if (c == 'c')
-            with_config = true;
-        else if (c != 't')
-            return handle_opt(&export_cmd, c);
-    }
+    if (st >= 0)
+        return st;
     st = collect_or_report(&export_cmd, argc - optind, argv + optind, &rs);
     if (st != 0)
         return st; /* an exit code, already reported */
-    st = cs_afile_open(out, force, &af);
+    st = cs_afile_open(a.out, a.force, &af);
     if (st == CS_OK)
-        st = export_run(&rs, k, with_config, af);
+        st = export_run(&rs, a.k, a.with_config, af);
     if (st == CS_OK)
         st = cs_afile_commit(af);
     else

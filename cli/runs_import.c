@@ -6,6 +6,7 @@
  * cs_cli_runs (cli/runs.c); reference: docs/cli.md. Test: tests/cli/test_runs.sh.
  */
 #include "cli/runs.h"
+#include "cli/shared_opts.h"
 
 #include "cli/opt.h"
 #include "core/csv.h"
@@ -34,22 +35,6 @@ typedef enum import_kind {
     TABLE_STEPS = 0,
     TABLE_EVAL = 1,
 } import_kind;
-
-static char *dup_n(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
-static char *dup_str(const char *s)
-{
-    return dup_n(s, strlen(s));
-}
 
 static int parse_kind(const char *s, import_kind *k)
 {
@@ -439,7 +424,7 @@ static int add_rows(runlist *rl, const char *name, size_t si, const size_t *rows
 static char *file_stem(const char *path)
 {
     const char *b = strrchr(path, '/');
-    char *s = dup_str(strcmp(path, "-") == 0 ? "stdin" : b ? b + 1 : path);
+    char *s = strdup(strcmp(path, "-") == 0 ? "stdin" : b ? b + 1 : path);
     char *dot = s ? strrchr(s, '.') : NULL;
 
     if (dot && dot != s)
@@ -1145,8 +1130,8 @@ static int parse_map(const char *arg, const char *name, colmap *m)
         return cs_fail(CS_EINPUT, "--map: expected NAME=COLUMN, got \"%s\"", arg);
     if (name && !arg[0])
         return cs_fail(CS_EINPUT, "--run-col: expected a column name");
-    m->name = name ? dup_n(name, strlen(name)) : dup_n(arg, (size_t)(eq - arg));
-    m->column = name ? dup_n(arg, strlen(arg)) : dup_n(eq + 1, strlen(eq + 1));
+    m->name = name ? strdup(name) : strndup(arg, (size_t)(eq - arg));
+    m->column = strdup(name ? arg : eq + 1);
     m->used = 0;
     if (!m->name || !m->column)
         return cs_fail(CS_ENOMEM, "out of memory");
@@ -1164,9 +1149,12 @@ static void maps_free(colmap *maps, size_t n)
     free(maps);
 }
 
-/* Applies one option to a; returns CS_OK or CS_EINPUT with the message (a usage error). */
-static int import_opt(import_args *a, int c, const char *arg)
+/* Applies one option to *ctx (an import_args); returns CS_OK or CS_EINPUT with the message
+ * (a usage error). */
+static int import_opt(int c, const char *arg, void *ctx)
 {
+    import_args *a = ctx;
+
     switch (c) {
     case 'o': a->out = arg; return CS_OK;
     case 'f': a->force = true; return CS_OK;
@@ -1178,7 +1166,7 @@ static int import_opt(import_args *a, int c, const char *arg)
         return cs_runlog_status_parse(arg, &a->status)
                    ? cs_fail(CS_EINPUT, "--status: %s", cs_errmsg())
                    : CS_OK;
-    default: return CS_EINVAL;
+    default: return CS_OK;
     }
 }
 
@@ -1200,10 +1188,8 @@ static int import_check_args(import_args *a, int nargs, char **args)
 
 int cs_cli_runs_import(int argc, char **argv)
 {
-    cs_cli_parser p;
     import_args a;
-    int c;
-    int rc = -1;
+    int rc;
 
     memset(&a, 0, sizeof a);
     a.kind = TABLE_STEPS;
@@ -1211,18 +1197,7 @@ int cs_cli_runs_import(int argc, char **argv)
     a.maps = calloc((size_t)argc + 1, sizeof *a.maps);
     if (!a.maps)
         return cs_cli_report(&import_cmd, cs_fail(CS_ENOMEM, "out of memory"));
-    cs_cli_parser_init(&p, &import_cmd);
-    while (rc < 0 && (c = cs_cli_next(&p, argc, argv)) != -1) {
-        int st = import_opt(&a, c, optarg);
-
-        if (st == CS_EINVAL && c == CS_CLI_OPT_HELP) {
-            cs_cli_help(&import_cmd, stdout);
-            rc = 0;
-        } else if (st == CS_EINVAL) {
-            rc = 2; /* cs_cli_next printed the usage error */
-        } else if (st != CS_OK)
-            rc = cs_cli_usage_error(&import_cmd, "%s", cs_errmsg());
-    }
+    rc = cs_cli_parse_opts(&import_cmd, argc, argv, import_opt, &a);
     if (rc < 0 && import_check_args(&a, argc - optind, argv + optind) != CS_OK)
         rc = cs_cli_usage_error(&import_cmd, "%s", cs_errmsg());
     if (rc < 0)
