@@ -7,6 +7,7 @@
  */
 #include "cli/cli.h"
 #include "cli/opt.h"
+#include "cli/train_keys.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/flops.h"
@@ -27,7 +28,7 @@
 #include <string.h>
 
 enum {
-    OPT_BASE = 256, /* flags that map to config keys are OPT_BASE + index in `keys` */
+    OPT_BASE = 256, /* flags that map to config keys are OPT_BASE + index in cs_train_keys */
     OPT_CONFIG = 512,
     OPT_SET,
     OPT_RESUME,
@@ -38,61 +39,11 @@ enum {
     OPT_INIT_FROM,
     OPT_THREADS,
     OPT_STOP_AFTER,
+    OPT_STOP_AT,
+    OPT_INIT_STATE,
 };
 
-/* One setting: its flag, its place in a config file, and how it is read. */
-typedef enum { K_STR, K_LONG, K_COUNT, K_NUM, K_POS } key_kind;
-
-typedef struct key_def {
-    const char *flag;
-    const char *section;
-    const char *key;
-    key_kind kind;
-    const char *metavar;
-    const char *help;
-} key_def;
-
-static const key_def keys[] = {
-    {"data", "data", "corpus", K_STR, "DIR", "token store to train on (required)"},
-    {"context", "data", "context", K_COUNT, "T", "training context T, tokens (256)"},
-    {"vocab", "data", "vocab", K_COUNT, "V", "expected vocabulary; 0: the store's (0)"},
-    {"layers", "model", "layers", K_COUNT, "L", "transformer blocks (4)"},
-    {"d-model", "model", "d_model", K_COUNT, "C", "model width (256)"},
-    {"heads", "model", "heads", K_COUNT, "H", "attention heads, dividing d_model (4)"},
-    {"rope-theta", "model", "rope_theta", K_POS, "B", "rotary base frequency (10000)"},
-    {"mup-base-width", "model", "mup_base_width", K_COUNT, "W",
-     "muP with width multiplier d_model / W; 0: GPT-2 parametrisation (0)"},
-    {"tokens", "train", "tokens", K_NUM, "D", "training tokens; steps = D / batch tokens (20e6)"},
-    {"batch-tokens", "train", "batch_tokens", K_COUNT, "N",
-     "tokens per optimizer step, a multiple of T (16384)"},
-    {"micro-tokens", "train", "micro_tokens", K_COUNT, "N",
-     "tokens per forward pass (gradient accumulation); 0: auto (0)"},
-    {"lr", "train", "lr", K_NUM, "LR", "peak learning rate, > 0 (3e-3)"},
-    {"lr-min", "train", "lr_min", K_NUM, "LR", "final learning rate; < 0: lr / 10 (-1)"},
-    {"schedule", "train", "schedule", K_STR, "S", "cosine, constant or wsd (cosine)"},
-    {"warmup-steps", "train", "warmup_steps", K_LONG, "K",
-     "linear warm-up steps; < 0: min(100, steps / 10) (-1)"},
-    {"decay-frac", "train", "decay_frac", K_NUM, "F", "wsd: share of steps decaying (0.2)"},
-    {"beta1", "train", "beta1", K_NUM, "B", "AdamW beta1 (0.9)"},
-    {"beta2", "train", "beta2", K_NUM, "B", "AdamW beta2 (0.95)"},
-    {"eps", "train", "eps", K_POS, "E", "AdamW epsilon (1e-8)"},
-    {"weight-decay", "train", "weight_decay", K_NUM, "W",
-     "decoupled weight decay on matrices (0.1)"},
-    {"grad-clip", "train", "grad_clip", K_NUM, "G", "global gradient-norm clip; <= 0: off (1)"},
-    {"seed", "", "seed", K_COUNT, "S", "initialisation and data order (1)"},
-    {"eval-every", "eval", "every", K_COUNT, "K", "steps between evaluations; 0: at the end (100)"},
-    {"eval-windows", "eval", "windows", K_COUNT, "N", "validation windows per evaluation (16)"},
-    {"extrap", "eval", "extrap", K_COUNT, "X",
-     "evaluate positions up to X times T (rotary extrapolation) (4)"},
-    {"bins-per-octave", "eval", "bins_per_octave", K_POS, "B",
-     "contextwise loss bins per doubling of position (4)"},
-    {"ckpt-every", "run", "ckpt_every", K_COUNT, "K",
-     "steps between checkpoints; 0: at the end (200)"},
-    {"out", "run", "out", K_STR, "DIR", "output directory: run.h5 and ckpt.bin (required)"},
-};
-#define N_KEYS (sizeof keys / sizeof keys[0])
-
-static cs_cli_opt train_opts[N_KEYS + 12];
+static cs_cli_opt train_opts[CS_TRAIN_KEYS_MAX + 14];
 
 static cs_cli_cmd train_cmd = {
     "train",
@@ -112,9 +63,9 @@ static void build_opts(void)
 {
     size_t i;
 
-    for (i = 0; i < N_KEYS; i++)
-        train_opts[i] = (cs_cli_opt){keys[i].flag, OPT_BASE + (int)i, required_argument,
-                                     keys[i].metavar, keys[i].help};
+    for (i = 0; i < cs_train_keys_n; i++)
+        train_opts[i] = (cs_cli_opt){cs_train_keys[i].flag, OPT_BASE + (int)i, required_argument,
+                                     cs_train_keys[i].metavar, cs_train_keys[i].help};
     train_opts[i++] = (cs_cli_opt){"config", OPT_CONFIG, required_argument, "FILE",
                                    "read settings from a run config (INI)"};
     train_opts[i++] = (cs_cli_opt){"set", OPT_SET, required_argument, "SEC.KEY=V",
@@ -131,6 +82,11 @@ static void build_opts(void)
                                    "OpenMP threads of the kernels (OMP_NUM_THREADS)"};
     train_opts[i++] = (cs_cli_opt){"stop-after", OPT_STOP_AFTER, required_argument, "K",
                                    "checkpoint and stop after K steps, as if interrupted"};
+    train_opts[i++] = (cs_cli_opt){"stop-at", OPT_STOP_AT, required_argument, "K",
+                                   "checkpoint and stop once step K is done, as if interrupted"};
+    train_opts[i++] = (cs_cli_opt){"init-state", OPT_INIT_STATE, no_argument, NULL,
+                                   "with --init-from: continue that run's state (Adam, step, log "
+                                   "rows) under these settings, e.g. a WSD decay branch"};
     train_opts[i++] = (cs_cli_opt){"quiet", 'q', no_argument, NULL, "no progress bar"};
     train_opts[i++] = (cs_cli_opt){"progress", OPT_PROGRESS, no_argument, NULL,
                                    "progress bar even when stderr is not a terminal"};
@@ -143,66 +99,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
-}
-
-/* Reads every key of `keys` from cfg into p. */
-static int read_settings(cs_config *cfg, cs_train_params *p)
-{
-    int64_t c;
-    long l;
-    double d;
-    int st = CS_OK;
-
-#define COUNT(sec, k, field)                                                                       \
-    if (st == CS_OK && (st = cs_config_get_count(cfg, sec, k, p->field, &c)) == CS_OK)             \
-    p->field = c
-#define NUM(sec, k, field, flags)                                                                  \
-    if (st == CS_OK && (st = cs_config_get_double(cfg, sec, k, p->field, flags, &d)) == CS_OK)     \
-    p->field = d
-    p->data = cs_config_get_str(cfg, "data", "corpus", NULL);
-    p->out = cs_config_get_str(cfg, "run", "out", NULL);
-    COUNT("data", "context", context);
-    COUNT("data", "vocab", vocab);
-    COUNT("model", "layers", n_layer);
-    COUNT("model", "d_model", d_model);
-    COUNT("model", "heads", n_head);
-    NUM("model", "rope_theta", rope_theta, CS_PARSE_POSITIVE);
-    COUNT("model", "mup_base_width", mup_base_width);
-    NUM("train", "tokens", tokens, CS_PARSE_NONNEGATIVE);
-    COUNT("train", "batch_tokens", batch_tokens);
-    COUNT("train", "micro_tokens", micro_tokens);
-    NUM("train", "lr", lr, 0);
-    NUM("train", "lr_min", lr_min, 0);
-    NUM("train", "decay_frac", decay_frac, CS_PARSE_NONNEGATIVE);
-    NUM("train", "beta1", beta1, CS_PARSE_NONNEGATIVE);
-    NUM("train", "beta2", beta2, CS_PARSE_NONNEGATIVE);
-    NUM("train", "eps", eps, CS_PARSE_POSITIVE);
-    NUM("train", "weight_decay", weight_decay, CS_PARSE_NONNEGATIVE);
-    NUM("train", "grad_clip", grad_clip, 0);
-    NUM("eval", "bins_per_octave", bins_per_octave, CS_PARSE_POSITIVE);
-    COUNT("eval", "every", eval_every);
-    COUNT("eval", "windows", eval_windows);
-    COUNT("eval", "extrap", extrap);
-    COUNT("run", "ckpt_every", ckpt_every);
-#undef COUNT
-#undef NUM
-    if (st == CS_OK && (st = cs_config_get_long(cfg, "train", "warmup_steps", (long)p->warmup_steps,
-                                                -1, 1000000000L, &l)) == CS_OK)
-        p->warmup_steps = l;
-    if (st == CS_OK && (st = cs_config_get_count(cfg, "", "seed", (int64_t)p->seed, &c)) == CS_OK)
-        p->seed = (uint64_t)c;
-    if (st == CS_OK) {
-        const char *s = cs_config_get_str(cfg, "train", "schedule", NULL);
-
-        if (s && cs_schedule_parse(s, &p->schedule, "schedule") != CS_OK)
-            st = cs_config_fail(cfg, "train", "schedule", "%s", cs_errmsg());
-    }
-    if (st == CS_OK && p->lr <= 0)
-        st = cs_config_fail(cfg, "train", "lr", "expected a number > 0, got %g", p->lr);
-    if (st == CS_OK && p->n_head > 0 && p->d_model % p->n_head != 0)
-        st = cs_config_fail(cfg, "model", "heads", "%lld does not divide d_model = %lld",
-                            (long long)p->n_head, (long long)p->d_model);
-    return st ? st : cs_config_check_unused(cfg);
 }
 
 /* Floats of the model's activation buffers for B windows of T positions (trainer/model.c's
@@ -272,7 +168,7 @@ int cs_cli_train(int argc, char **argv)
     char **sets;
     size_t nsets = 0;
     bool dry = false;
-    long threads = 0, stop_after = 0;
+    long threads = 0, stop_after = 0, stop_at = 0;
     int c, st = CS_OK, rc = 2;
 
     build_opts();
@@ -290,9 +186,9 @@ int cs_cli_train(int argc, char **argv)
             rc = 0;
             goto out;
         }
-        if (c >= OPT_BASE && c < OPT_BASE + (int)N_KEYS) {
+        if (c >= OPT_BASE && c < OPT_BASE + (int)cs_train_keys_n) {
             /* Flags become "section.key=value" overrides, applied after the file is read. */
-            const key_def *k = &keys[c - OPT_BASE];
+            const cs_train_key *k = &cs_train_keys[c - OPT_BASE];
             size_t n = strlen(k->section) + strlen(k->key) + strlen(optarg) + 3;
             char *s = malloc(n);
 
@@ -323,6 +219,14 @@ int cs_cli_train(int argc, char **argv)
                 goto out;
             }
             break;
+        case OPT_INIT_STATE: p.init_state = true; break;
+        case OPT_STOP_AT:
+            if (cs_parse_long(optarg, &stop_at, "--stop-at") != CS_OK || stop_at < 0) {
+                rc = cs_cli_usage_error(&train_cmd, "--stop-at: expected a step >= 0, got %s",
+                                        optarg);
+                goto out;
+            }
+            break;
         case OPT_STOP_AFTER:
             if (cs_parse_long(optarg, &stop_after, "--stop-after") != CS_OK || stop_after < 0) {
                 rc = cs_cli_usage_error(&train_cmd, "--stop-after: expected a count >= 0, got %s",
@@ -341,12 +245,13 @@ int cs_cli_train(int argc, char **argv)
     for (size_t i = 0; i < nsets && st == CS_OK; i++)
         st = sets[i] ? cs_config_set_arg(cfg, sets[i]) : cs_fail(CS_ENOMEM, "out of memory");
     if (st == CS_OK)
-        st = read_settings(cfg, &p);
+        st = cs_train_keys_read(cfg, &p);
     if (st != CS_OK) {
         rc = cs_cli_report(&train_cmd, st);
         goto out;
     }
     p.stop_after = stop_after;
+    p.stop_at = stop_at;
     p.threads = cs_train_set_threads((int)threads);
     if (cs_train_check(&p) != CS_OK) {
         rc = cs_cli_report(&train_cmd, CS_EINPUT);
@@ -365,6 +270,10 @@ int cs_cli_train(int argc, char **argv)
     }
     if (p.resume && p.init_from) {
         rc = cs_cli_usage_error(&train_cmd, "--resume and --init-from exclude each other");
+        goto out;
+    }
+    if (p.init_state && !p.init_from) {
+        rc = cs_cli_usage_error(&train_cmd, "--init-state needs --init-from");
         goto out;
     }
     {

@@ -1,5 +1,6 @@
-/* plots/fig_context.c: figures C1, C3, C4, C5 and S6 (plots/fig_context.h), from run logs
- * (core/runlog_read.h) and token stores (data/store.h). Test: tests/unit/test_plot_figures.c.
+/* plots/fig_context.c: figures C1, C2, C3, C4, C5 and S6 (plots/fig_context.h), from run logs
+ * (core/runlog_read.h) and token stores (data/store.h). Tests: tests/unit/test_plot_figures.c,
+ * tests/cli/test_sampler_c2.sh (C2 from runs of both sampler modes).
  */
 #include "plots/fig_context.h"
 
@@ -20,14 +21,16 @@
 /* One run as the figures see it: its contextwise loss at one eval. */
 typedef struct run_view {
     char *path;
-    char *name;    /* file name without .h5; for <dir>/run.h5 the directory's name */
-    char *label;   /* S6: value of the label key; NULL when the log lacks it */
-    char *data;    /* config data_name, or NULL */
-    char *device;  /* config device, or NULL */
-    double N;      /* config n_params_nonembed, NaN when unknown */
-    double T;      /* training context (config context, else eval/context), tokens; NaN */
-    int64_t step;  /* the eval drawn */
-    double tokens; /* training tokens at that eval, NaN when unknown */
+    char *name;      /* file name without .h5; for <dir>/run.h5 the directory's name */
+    char *label;     /* S6: value of the label key; NULL when the log lacks it */
+    char *data;      /* config data_name, or NULL */
+    char *device;    /* config device, or NULL */
+    char *sampler;   /* config sampler ("longdoc", "packed"), or NULL */
+    double doc_ends; /* config sampler_eval_doc_ends: document ends per eval window; NaN */
+    double N;        /* config n_params_nonembed, NaN when unknown */
+    double T;        /* training context (config context, else eval/context), tokens; NaN */
+    int64_t step;    /* the eval drawn */
+    double tokens;   /* training tokens at that eval, NaN when unknown */
     double loss_val, loss_val_best; /* nats/token at that eval, NaN when unknown */
     size_t nbins;
     double *pos;  /* (nbins) geometric middle of each bin's positions */
@@ -43,7 +46,7 @@ typedef struct run_set {
 
 static void run_view_free(run_view *r)
 {
-    free(r->path), free(r->name), free(r->label), free(r->data), free(r->device);
+    free(r->path), free(r->name), free(r->label), free(r->data), free(r->device), free(r->sampler);
     free(r->pos), free(r->last), free(r->loss);
     memset(r, 0, sizeof *r);
 }
@@ -184,6 +187,8 @@ static int read_run(const cs_figures_opts *o, const char *path, run_view *v, boo
     v->name = run_name(path);
     v->data = config_text(r, "data_name");
     v->device = config_text(r, "device");
+    v->sampler = config_text(r, "sampler");
+    v->doc_ends = config_num(r, "sampler_eval_doc_ends");
     v->label = config_text(r, o->label_key ? o->label_key : "data_name");
     st = v->path && v->name ? fill_eval(v, cw, ev, e) : cs_fail(CS_ENOMEM, "out of memory");
 out_free:
@@ -420,18 +425,25 @@ static cs_plot *run_plot(const char *id, const char *title)
     return p;
 }
 
-/* The bins of run r whose middle position is at most `upto` (inf: all) as a series. A bin that
- * straddles T (possible when the log evaluates past T) counts as inside when its middle is. */
-static int add_curve(cs_plot *p, const run_view *r, const char *title, const cs_plot_look *look,
-                     double upto)
+/* The bins of run r whose middle position is at most `upto` (inf: all) as a series of panel
+ * `panel`. A bin that straddles T (possible when the log evaluates past T) counts as inside when
+ * its middle is. */
+static int add_curve_in(cs_plot *p, size_t panel, const run_view *r, const char *title,
+                        const cs_plot_look *look, double upto)
 {
     size_t s, b;
-    int st = cs_plot_add_series(p, 0, CS_PLOT_LINES, title, look, &s);
+    int st = cs_plot_add_series(p, panel, CS_PLOT_LINES, title, look, &s);
 
     for (b = 0; b < r->nbins && st == CS_OK; b++)
         if (r->pos[b] <= upto)
             st = cs_plot_add_xy(p, s, r->pos[b], r->loss[b]);
     return st;
+}
+
+static int add_curve(cs_plot *p, const run_view *r, const char *title, const cs_plot_look *look,
+                     double upto)
+{
+    return add_curve_in(p, 0, r, title, look, upto);
 }
 
 int cs_fig_context_c1(const cs_figures_opts *o, cs_plot **out)
@@ -466,6 +478,170 @@ int cs_fig_context_c1(const cs_figures_opts *o, cs_plot **out)
         (st = mark_T(p, rs.runs[0].T, 0x606060, title)))
         goto out_free;
     if ((st = add_floor(p, o->floor)) || (st = runs_note(p, &rs)))
+        goto out_free;
+    *out = p;
+    p = NULL;
+out_free:
+    cs_plot_free(p);
+    run_set_free(&rs);
+    return st;
+}
+
+// ---- C2 ------------------------------------------------------------------------------------
+
+/* The sampler modes C2 compares, one panel each. */
+static const char *const c2_modes[2] = {"longdoc", "packed"};
+static const char *const c2_titles[2] = {
+    "natural long documents (sampler longdoc)",
+    "short documents packed to fill the context (sampler packed)",
+};
+
+/* The panel of run r: 0 longdoc, 1 packed, -1 another sampler or none recorded. */
+static int c2_panel(const run_view *r)
+{
+    for (int k = 0; k < 2; k++)
+        if (r->sampler && strcmp(r->sampler, c2_modes[k]) == 0)
+            return k;
+    return -1;
+}
+
+/* Leaves out (with a warning) the runs of neither mode; CS_EINPUT unless both modes remain. */
+static int c2_select(const cs_figures_opts *o, run_set *rs)
+{
+    size_t i, kept = 0, count[2] = {0, 0};
+    char names[256];
+
+    for (i = 0; i < rs->n; i++) {
+        int k = c2_panel(&rs->runs[i]);
+
+        if (k < 0) {
+            cs_fig_util_warn(o, "left out: %s: sampler %s (C2 draws longdoc and packed runs)",
+                             rs->runs[i].path,
+                             rs->runs[i].sampler ? rs->runs[i].sampler : "not recorded");
+            run_view_free(&rs->runs[i]);
+            continue;
+        }
+        count[k]++;
+        rs->runs[kept++] = rs->runs[i];
+    }
+    rs->n = kept;
+    if (count[0] > 0 && count[1] > 0)
+        return CS_OK;
+    names_text(names, sizeof names, rs, offsetof(run_view, name));
+    return cs_fail(CS_EINPUT,
+                   "figure C2 compares runs of both sampler modes, longdoc and packed; the runs "
+                   "given have %zu longdoc and %zu packed (%s); train the other with "
+                   "`ctxscale train --sampler %s`",
+                   count[0], count[1], kept ? names : "none", count[0] ? "packed" : "longdoc");
+}
+
+/* One y range (and x range) for both panels, so that their curves compare by eye. */
+static int c2_ranges(cs_plot *p, const run_set *rs)
+{
+    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY}, pad;
+    size_t i, b;
+    int st = CS_OK;
+
+    for (i = 0; i < rs->n; i++)
+        for (b = 0; b < rs->runs[i].nbins; b++) {
+            if (!isfinite(rs->runs[i].loss[b]))
+                continue;
+            lo[0] = fmin(lo[0], rs->runs[i].pos[b]);
+            hi[0] = fmax(hi[0], rs->runs[i].pos[b]);
+            lo[1] = fmin(lo[1], rs->runs[i].loss[b]);
+            hi[1] = fmax(hi[1], rs->runs[i].loss[b]);
+        }
+    if (!(lo[0] < hi[0]) || !(lo[1] < hi[1]))
+        return CS_OK; /* one point or none: gnuplot's automatic ranges */
+    pad = 0.05 * (hi[1] - lo[1]);
+    for (size_t k = 0; k < 2 && st == CS_OK; k++) {
+        st = cs_plot_set_range(p, k, 'x', lo[0] / 1.1, hi[0] * 1.1);
+        st = st ? st : cs_plot_set_range(p, k, 'y', lo[1] - pad, hi[1] + pad);
+    }
+    return st;
+}
+
+/* The curves of one panel, each run's T dashed in its colour when the eval goes past it. */
+static int c2_panel_draw(cs_plot *p, const run_set *rs, int k)
+{
+    cs_plot_look look = cs_plot_default_look();
+    char title[320], v[32];
+    size_t i, j = 0;
+    bool past = false;
+    int st = CS_OK;
+
+    for (i = 0; i < rs->n && st == CS_OK; i++) {
+        const run_view *r = &rs->runs[i];
+
+        if (c2_panel(r) != k)
+            continue;
+        look.rgb = cs_plot_palette(j++);
+        look.dash = CS_PLOT_SOLID;
+        look.width = 2.5;
+        snprintf(title, sizeof title, "%s: %s (T = %s)", c2_modes[k], r->name,
+                 cs_fig_util_num(v, r->T));
+        st = add_curve_in(p, (size_t)k, r, title, &look, INFINITY);
+        if (st || !isfinite(r->T) || !(r->last[r->nbins - 1] > r->T))
+            continue;
+        past = true;
+        look.dash = CS_PLOT_DASHED;
+        look.width = 1.2;
+        st = cs_plot_add_rule(p, (size_t)k, 'v', r->T, NULL, &look);
+    }
+    look.rgb = 0x606060;
+    look.dash = CS_PLOT_DASHED;
+    if (st == CS_OK && past)
+        st =
+            cs_plot_add_rule(p, (size_t)k, 'k', 0.0, "dashed: the run's training context T", &look);
+    return st;
+}
+
+/* The note line on the samplers: what each did to the evaluation windows. */
+static int c2_note(cs_plot *p, const run_set *rs)
+{
+    double sum[2] = {0, 0};
+    size_t n[2] = {0, 0}, i;
+    char a[32], b[32];
+
+    for (i = 0; i < rs->n; i++) {
+        int k = c2_panel(&rs->runs[i]);
+
+        if (k >= 0 && isfinite(rs->runs[i].doc_ends)) {
+            sum[k] += rs->runs[i].doc_ends;
+            n[k]++;
+        }
+    }
+    return cs_plot_add_note(p,
+                            "each run evaluated on windows of its own sampler; document ends per "
+                            "evaluation window, mean: longdoc %s, packed %s",
+                            n[0] ? cs_fig_util_num(a, sum[0] / (double)n[0]) : "?",
+                            n[1] ? cs_fig_util_num(b, sum[1] / (double)n[1]) : "?");
+}
+
+int cs_fig_context_c2(const cs_figures_opts *o, cs_plot **out)
+{
+    cs_plot *p = NULL;
+    run_set rs;
+    size_t panel;
+    int st;
+
+    *out = NULL;
+    if ((st = load_runs(o, "C2", &rs)) || (st = c2_select(o, &rs)))
+        goto out_free;
+    qsort(rs.runs, rs.n, sizeof *rs.runs, cmp_run);
+    if (!(p = run_plot("C2", "Loss at each position: long documents against packed short ones"))) {
+        st = CS_ENOMEM;
+        goto out_free;
+    }
+    cs_plot_set_size(p, 1500, 650);
+    cs_plot_set_layout(p, 1, 2);
+    if ((st = cs_plot_set_panel_title(p, 0, c2_titles[0])) ||
+        (st = cs_plot_add_panel(p, c2_titles[1], &panel)) ||
+        (st = cs_plot_set_axis(p, panel, 'x', "position in the context (tokens)", true)) ||
+        (st = cs_plot_set_axis(p, panel, 'y', "mean loss at the position (nats/token)", false)))
+        goto out_free;
+    if ((st = c2_panel_draw(p, &rs, 0)) || (st = c2_panel_draw(p, &rs, 1)) ||
+        (st = c2_ranges(p, &rs)) || (st = runs_note(p, &rs)) || (st = c2_note(p, &rs)))
         goto out_free;
     *out = p;
     p = NULL;

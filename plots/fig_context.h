@@ -1,6 +1,7 @@
 /* plots/fig_context.h: the context-scaling figures drawn from run logs (docs/runlog.md) and token
  * stores (data/store.h), after Buckman & Gelada 2024 and Fu et al. 2024:
  *   C1  contextwise loss of one run (mean loss per context position, log-x);
+ *   C2  C1 for runs trained with the longdoc and the packed sampler, a panel per mode;
  *   C3  document-length histogram of a token store, training contexts marked;
  *   C4  contextwise loss of runs at several training contexts T, each up to its own T, with a
  *       dotted line at each run's average loss over 1..T (why training loss misleads);
@@ -19,6 +20,9 @@
 
 /* C1: one run log (or a directory holding exactly one usable log); o->floor adds a loss floor. */
 int cs_fig_context_c1(const cs_figures_opts *o, cs_plot **out);
+
+/* C2: run logs and/or directories holding runs of both sampler modes (config key sampler). */
+int cs_fig_context_c2(const cs_figures_opts *o, cs_plot **out);
 
 /* C3: one token store directory; o->contexts are marked. */
 int cs_fig_context_c3(const cs_figures_opts *o, cs_plot **out);

@@ -19,9 +19,8 @@ static const cs_figures_info table[] = {
     {"C1", "contextwise loss of one trained model: mean loss at each position (log-x)",
      "RUNLOG (or a directory with one run log); --floor NATS|synth.json", cs_fig_context_c1, NULL},
     {"C2", "C1 for two data sets side by side: natural long documents vs packed short ones",
-     "run logs of both sampler modes", NULL,
-     "runs trained in both sampler modes (natural long documents, packed short ones) with the "
-     "mode in their config; the trainer does not record it yet"},
+     "RUNLOGS or RUNS_DIR with runs of both samplers (train --sampler longdoc|packed)",
+     cs_fig_context_c2, NULL},
     {"C3", "document-length histogram of a token store, training contexts marked",
      "STORE_DIR --contexts T1,T2,...", cs_fig_context_c3, NULL},
     {"C4", "one model size at several training contexts, each up to its T, dotted average loss",

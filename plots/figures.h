@@ -10,7 +10,7 @@
  * analysis, the fitter and the data layer: they are the figure programs, not drawing code.
  * What each figure computes and draws is in docs/figures.md.
  *
- * Builders live in plots/fig_scaling.c (S1-S5) and plots/fig_context.c (C1, C3, C4, C5, S6).
+ * Builders live in plots/fig_scaling.c (S1-S5) and plots/fig_context.c (C1-C5, S6).
  * Tested in tests/unit/test_plot_figures.c and tests/cli/test_plot.sh.
  */
 #ifndef CS_PLOTS_FIGURES_H
@@ -48,7 +48,7 @@ typedef struct cs_figures_opts {
     size_t ncontexts;
     const char *floor;     /* C1: a loss floor, nats/token: a number, or a synth.json with the
                               Bayes-optimal floor per position; NULL: none */
-    int64_t step;          /* C1, C4, C5, S6: eval step to draw; -1 (default): the last eval
+    int64_t step;          /* C1, C2, C4, C5, S6: eval step to draw; -1 (default): the last eval
                               with contextwise loss */
     const char *label_key; /* S6: config key naming a run's data mixture (default
                               "data_name") */

@@ -73,7 +73,7 @@ if [ -f "$STORE/store.json" ]; then
 else
     skip C3 "no token store at $STORE (make demo builds one, or set STORE=DIR)"
 fi
-skip C2 "needs runs in both sampler modes with the mode in their config (not yet recorded)"
+if [ -n "$first_log" ] && "$CS" plot C2 "$RUNS" --out "$OUT" --force > /dev/null 2>&1; then drawn+=(C2); else skip C2 "needs runs of both samplers in $RUNS/ (ctxscale train --sampler longdoc|packed)"; fi
 if [ -d "${SWEEP:-out/demo/sweep}" ]; then
     for id in C6 C7 C8; do plot "$id" "${SWEEP:-out/demo/sweep}" --boot 200; done
 else

@@ -1,7 +1,8 @@
-/* trainer/train.c: the CPU training loop, evaluation with contextwise loss, checkpoints and
- * resume, μP. Declared in trainer/train.h; documented in docs/trainer.md; tested by
- * tests/unit/test_train.c, tests/cli/test_train.sh, tests/cli/test_train_resume.sh and
- * tests/cli/test_train_mpi.sh.
+/* trainer/train.c: the CPU training loop, the longdoc and packed samplers' windows for training
+ * and evaluation, evaluation with contextwise loss, checkpoints and resume, μP. Declared in
+ * trainer/train.h; documented in docs/trainer.md; tested by tests/unit/test_train.c,
+ * tests/unit/test_train_sampler.c, tests/cli/test_train.sh, tests/cli/test_train_resume.sh,
+ * tests/cli/test_train_mpi.sh and tests/cli/test_sampler_c2.sh.
  */
 #include "trainer/train.h"
 
@@ -11,6 +12,7 @@
 #include "core/progress.h"
 #include "core/rng.h"
 #include "core/runlog.h"
+#include "core/runlog_read.h"
 #include "data/sampler.h"
 #include "data/store.h"
 #include "trainer/adamw.h"
@@ -53,6 +55,9 @@ typedef struct trainer {
     double lr_mult[CS_MODEL_NTENSORS]; /* learning-rate factor per tensor (μP); 1 without */
     cs_rng rng;                        /* state after initialisation (checkpointed) */
     uint64_t hash;                     /* configuration hash */
+    double cross_train;                /* share of batch 0's windows holding a document end */
+    double cross_eval;                 /* share of the evaluation windows holding one */
+    double ends_eval;                  /* document ends per evaluation window, mean */
     double fpt;                        /* training FLOPs per token */
     double bytes_per_token;
     int64_t steps, step; /* planned, completed */
@@ -114,6 +119,54 @@ int64_t cs_train_micro_tokens(const cs_train_params *p)
     return mt < T ? T : mt;
 }
 
+int cs_train_sampler_parse(const char *name, int *mode)
+{
+    if (name && strcmp(name, "longdoc") == 0)
+        *mode = CS_SAMPLER_LONGDOC;
+    else if (name && strcmp(name, "packed") == 0)
+        *mode = CS_SAMPLER_PACKED;
+    else if (name && strcmp(name, "mixture") == 0)
+        return cs_fail(CS_EINPUT, "expected longdoc or packed, got \"mixture\" (the mixture "
+                                  "sampler needs per-source weights; train does not offer it)");
+    else
+        return cs_fail(CS_EINPUT, "expected longdoc or packed, got \"%s\"", name ? name : "");
+    return CS_OK;
+}
+
+const char *cs_train_sampler_name(int mode)
+{
+    switch (mode) {
+    case CS_SAMPLER_LONGDOC: return "longdoc";
+    case CS_SAMPLER_PACKED: return "packed";
+    case CS_SAMPLER_MIXTURE: return "mixture";
+    default: return "?";
+    }
+}
+
+uint64_t cs_train_doc_ends(const cs_store *s, int mode, const cs_sampler_window *w, uint64_t n)
+{
+    const cs_store_doc *d = cs_store_doc_at(s, w->doc);
+    size_t first, count, i;
+    uint64_t ends = 0, left;
+
+    if (mode != CS_SAMPLER_PACKED || !d || n == 0 || w->pos > d->n_tokens)
+        return 0;
+    /* The stream holds each non-empty document of the split and then its separator. */
+    left = d->n_tokens - w->pos + 1; /* tokens up to and including this document's separator */
+    if (cs_store_split_range(s, (int)d->split, &first, &count) != CS_OK)
+        return 0;
+    for (i = w->doc + 1; n >= left; i++) {
+        ends++;
+        n -= left;
+        while (i < first + count && cs_store_doc_at(s, i)->n_tokens == 0)
+            i++;
+        if (i >= first + count)
+            break;
+        left = cs_store_doc_at(s, i)->n_tokens + 1;
+    }
+    return ends;
+}
+
 int cs_train_check(const cs_train_params *p)
 {
     cs_model_shape s = {p->n_layer, p->d_model, p->n_head, p->vocab > 0 ? p->vocab : 2, p->context};
@@ -147,10 +200,13 @@ int cs_train_check(const cs_train_params *p)
     if (p->mup_base_width < 0)
         return cs_fail(CS_EINPUT, "--mup-base-width = %lld: expected 0 (off) or a width >= 1",
                        (long long)p->mup_base_width);
+    if (p->sampler != CS_SAMPLER_LONGDOC && p->sampler != CS_SAMPLER_PACKED)
+        return cs_fail(CS_EINPUT, "--sampler: expected longdoc or packed, got %s",
+                       cs_train_sampler_name(p->sampler));
     if (p->extrap < 1 || p->eval_windows < 1 || p->eval_every < 0 || p->ckpt_every < 0 ||
-        p->stop_after < 0)
+        p->stop_after < 0 || p->stop_at < 0)
         return cs_fail(CS_EINPUT, "--extrap and --eval-windows must be >= 1, --eval-every, "
-                                  "--ckpt-every and --stop-after >= 0");
+                                  "--ckpt-every, --stop-after and --stop-at >= 0");
     if (!(p->beta1 >= 0 && p->beta1 < 1 && p->beta2 >= 0 && p->beta2 < 1 && p->eps > 0 &&
           p->weight_decay >= 0 && isfinite(p->grad_clip) && p->bins_per_octave > 0))
         return cs_fail(CS_EINPUT, "optimizer: expected beta1, beta2 in [0, 1), eps > 0, "
@@ -161,8 +217,9 @@ int cs_train_check(const cs_train_params *p)
 /* ---- configuration hash and run-log config ------------------------------------------- */
 
 /* FNV-1a of every setting that shapes the trajectory or the log's rows (not out, threads,
- * checkpoint cadence, stop_after, progress). */
-static uint64_t config_hash(const trainer *tr)
+ * checkpoint cadence, stop_after, progress), with the sampler taken as `sampler` (so that a
+ * checkpoint's hash can be matched against each sampler mode). */
+static uint64_t config_hash(const trainer *tr, int sampler)
 {
     const cs_train_params *p = tr->p;
     char buf[1024];
@@ -182,6 +239,9 @@ static uint64_t config_hash(const trainer *tr)
     /* Added only when on, so the hash of a GPT-2-parametrised run is unchanged. */
     if (p->mup_base_width > 0 && n > 0 && (size_t)n < sizeof buf)
         n += snprintf(buf + n, sizeof buf - (size_t)n, " mup%lld", (long long)p->mup_base_width);
+    /* Likewise the sampler: a longdoc run keeps the hash it had before packed existed. */
+    if (sampler != CS_SAMPLER_LONGDOC && n > 0 && (size_t)n < sizeof buf)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, " smp%d", sampler);
     if (n < 0 || (size_t)n >= sizeof buf)
         n = (int)strlen(buf);
     return cs_store_fnv1a(CS_STORE_FNV_INIT, buf, (size_t)n);
@@ -243,6 +303,9 @@ static int log_config(trainer *tr, const cs_param_count *pc)
         {"flops_per_token", tr->fpt},
         {"eval_bins_per_octave", p->bins_per_octave},
         {"mup_width_mult", tr->width_mult},
+        {"sampler_train_cross_share", tr->cross_train},
+        {"sampler_eval_cross_share", tr->cross_eval},
+        {"sampler_eval_doc_ends", tr->ends_eval},
     };
     const struct {
         const char *k;
@@ -254,7 +317,7 @@ static int log_config(trainer *tr, const cs_param_count *pc)
         {"data_name", p->data},
         {"flops_formula", cs_flops_formula(CS_FLOPS_DEFAULT)},
         {"device", "cpu"},
-        {"sampler", "longdoc"},
+        {"sampler", cs_train_sampler_name(p->sampler)},
         {"position_encoding", "rope"},
         {"parametrization", p->mup_base_width > 0 ? "mup" : "standard"},
     };
@@ -264,6 +327,8 @@ static int log_config(trainer *tr, const cs_param_count *pc)
         st = cs_runlog_set_double(tr->log, dv[i].k, dv[i].v);
     for (size_t i = 0; i < sizeof sv / sizeof sv[0] && !st; i++)
         st = cs_runlog_set_str(tr->log, sv[i].k, sv[i].v);
+    if (!st && p->sampler == CS_SAMPLER_PACKED)
+        st = cs_runlog_set_int(tr->log, "sampler_sep_token", 0); /* the sampler's default */
     return st;
 }
 
@@ -363,6 +428,26 @@ out_io:
     return cs_fail(CS_EIO, "%s: read failed", path);
 }
 
+/* A checkpoint whose configuration hash is not this run's: when the hash is this run's with
+ * another sampler, the sampler is what differs and the message says so. CS_EINPUT. */
+static int hash_mismatch(const trainer *tr, const char *path, uint64_t theirs)
+{
+    const int modes[] = {CS_SAMPLER_LONGDOC, CS_SAMPLER_PACKED};
+
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (modes[i] != tr->p->sampler && config_hash(tr, modes[i]) == theirs)
+            return cs_fail(CS_EINPUT,
+                           "%s: checkpoint of a run trained with --sampler %s; this run asks for "
+                           "--sampler %s (resume with the run's own sampler, or start a new run "
+                           "in another --out)",
+                           path, cs_train_sampler_name(modes[i]),
+                           cs_train_sampler_name(tr->p->sampler));
+    return cs_fail(CS_EINPUT,
+                   "%s: checkpoint written with other settings (configuration hash %016llx, "
+                   "this run's %016llx)",
+                   path, (unsigned long long)theirs, (unsigned long long)tr->hash);
+}
+
 static int ckpt_check(const trainer *tr, const char *path, const ckpt_header *h, size_t size,
                       bool same_run)
 {
@@ -374,7 +459,7 @@ static int ckpt_check(const trainer *tr, const char *path, const ckpt_header *h,
     if (h->version != CS_TRAIN_CKPT_VERSION || h->header_bytes != sizeof *h)
         return cs_fail(CS_EINPUT, "%s: checkpoint version %u; this build reads version %d", path,
                        h->version, CS_TRAIN_CKPT_VERSION);
-    if (!same_run)
+    if (!same_run && !tr->p->init_state)
         want.shape[4] = h->shape[4]; /* --init-from: any training context */
     if (memcmp(h->shape, want.shape, sizeof h->shape) != 0)
         return cs_fail(CS_EINPUT,
@@ -383,15 +468,11 @@ static int ckpt_check(const trainer *tr, const char *path, const ckpt_header *h,
                        path, (long long)h->shape[0], (long long)h->shape[1], (long long)h->shape[2],
                        (long long)h->shape[3], (long long)h->shape[4]);
     if (same_run && h->config_hash != want.config_hash)
-        return cs_fail(CS_EINPUT,
-                       "%s: checkpoint written with other settings (configuration "
-                       "hash %016llx, this run's %016llx)",
-                       path, (unsigned long long)h->config_hash,
-                       (unsigned long long)want.config_hash);
+        return hash_mismatch(tr, path, h->config_hash);
     if (h->n_params != want.n_params || size != sizeof *h + 3 * 4 * h->n_params + 8)
         return cs_fail(CS_EINPUT, "%s: %zu bytes; the checkpoint needs %zu: truncated", path, size,
                        (size_t)(sizeof *h + 3 * 4 * want.n_params + 8));
-    if (same_run && (h->step < 0 || h->step > tr->steps))
+    if ((same_run || tr->p->init_state) && (h->step < 0 || h->step > tr->steps))
         return cs_fail(CS_EINPUT, "%s: step %lld outside 0..%lld", path, (long long)h->step,
                        (long long)tr->steps);
     return CS_OK;
@@ -419,7 +500,7 @@ static int ckpt_load(trainer *tr, const char *path, bool same_run)
     }
     if (st == CS_OK) {
         memcpy(cs_model_params(tr->model), buf + sizeof h, bytes);
-        if (same_run) {
+        if (same_run || tr->p->init_state) { /* --init-state: a branch continues the state */
             memcpy(tr->m, buf + sizeof h + bytes, bytes);
             memcpy(tr->v, buf + sizeof h + 2 * bytes, bytes);
             tr->step = h.step;
@@ -449,6 +530,7 @@ static int open_data(trainer *tr)
                        (long long)p->vocab, p->data, cs_store_vocab(tr->store));
     tr->bytes_per_token = (double)cs_store_split_bytes(tr->store, CS_STORE_VAL) /
                           (double)cs_store_split_tokens(tr->store, CS_STORE_VAL);
+    sp.mode = p->sampler;
     sp.T = sp.L_max = tr->T;
     sp.batch_tokens = (size_t)p->batch_tokens;
     sp.seed = p->seed;
@@ -567,6 +649,128 @@ static void mup_init(trainer *tr)
         w[t->offset + i] = (float)(1.0 / tr->width_mult);
 }
 
+/* What the sampler does to the context, logged with the settings: the share of the windows of
+ * training batch 0 and of the evaluation windows that hold a document end, and the evaluation
+ * windows' mean number of document ends (cs_train_doc_ends; all 0 for longdoc). */
+static int sampler_stats(trainer *tr)
+{
+    size_t W = (size_t)tr->p->eval_windows, n = tr->B > W ? tr->B : W;
+    cs_sampler_window *info = malloc(n * sizeof *info);
+    uint64_t crossing = 0, ends = 0, e;
+    int st;
+
+    if (!info)
+        return cs_fail(CS_ENOMEM, "train: out of memory");
+    st = cs_sampler_batch(tr->train, 0, tr->batch, info);
+    for (size_t b = 0; b < tr->B && !st; b++)
+        crossing += cs_train_doc_ends(tr->store, tr->p->sampler, &info[b], tr->T + 1) > 0;
+    tr->cross_train = (double)crossing / (double)tr->B;
+    crossing = 0;
+    st = st ? st : cs_sampler_batch(tr->val, 0, tr->vbatch, info);
+    for (size_t w = 0; w < W && !st; w++) {
+        e = cs_train_doc_ends(tr->store, tr->p->sampler, &info[w], tr->P + 1);
+        crossing += e > 0;
+        ends += e;
+    }
+    tr->cross_eval = (double)crossing / (double)W;
+    tr->ends_eval = (double)ends / (double)W;
+    free(info);
+    return st;
+}
+
+/* The first n rows of the numeric columns of t (rows with step <= the checkpoint's), as a new
+ * table in *out. */
+static int table_head(const cs_table *t, size_t n, cs_table **out)
+{
+    cs_table *h = cs_table_alloc(cs_table_source(t));
+    int st = h ? CS_OK : CS_ENOMEM;
+
+    for (size_t c = 0; st == CS_OK && c < cs_table_ncols(t); c++)
+        if (cs_table_col_type(t, c) == CS_COL_NUM)
+            st = cs_table_add_col(h, cs_table_col_name(t, c), CS_COL_NUM, NULL);
+    for (size_t r = 0; st == CS_OK && r < n; r++) {
+        st = cs_table_append_row(h, 0);
+        for (size_t c = 0, k = 0; st == CS_OK && c < cs_table_ncols(t); c++)
+            if (cs_table_col_type(t, c) == CS_COL_NUM)
+                cs_table_set_num(h, r, k++, cs_table_num(t, r, c));
+    }
+    if (st)
+        cs_table_free(h);
+    *out = st ? NULL : h;
+    return st;
+}
+
+/* Appends the eval rows of t (and their contextwise rows, when the bins agree) with step <=
+ * tr->step to this run's log. */
+static int copy_evals(trainer *tr, const cs_table *t, const cs_runlog_ctxwise *cw)
+{
+    const char *names[] = {"step", "tokens", "flops", "loss_val", "loss_val_best", "loss_val_bpb"};
+    long col[6];
+    bool same_bins = cw->n_bins == tr->n_bins;
+    int st = CS_OK;
+
+    for (size_t k = 0; k < 6; k++)
+        if ((col[k] = cs_table_find(t, names[k])) < 0)
+            return cs_fail(CS_EINPUT, "%s: no eval column %s", cs_table_source(t), names[k]);
+    for (size_t r = 0; st == CS_OK && r < cs_table_nrows(t); r++) {
+        cs_runlog_eval e = cs_runlog_eval_unknown();
+
+        double step = cs_table_num(t, r, (size_t)col[0]), tok = cs_table_num(t, r, (size_t)col[1]);
+
+        if (!(step <= (double)tr->step))
+            break;
+        e.step = (int64_t)step;
+        e.tokens = isnan(tok) ? -1 : (int64_t)tok;
+        e.flops = cs_table_num(t, r, (size_t)col[2]);
+        e.loss_val = cs_table_num(t, r, (size_t)col[3]);
+        e.loss_val_best = cs_table_num(t, r, (size_t)col[4]);
+        e.loss_val_bpb = cs_table_num(t, r, (size_t)col[5]);
+        e.contextwise = same_bins && r < cw->n_evals ? cw->loss + r * cw->n_bins : NULL;
+        st = cs_runlog_append_eval(tr->log, &e);
+    }
+    return st;
+}
+
+/* Run-log attributes of a FLOPs budget and of a branch (init_state), and a branch's rows up to
+ * its step copied from the log beside the checkpoint it continues. */
+static int log_budget_branch(trainer *tr)
+{
+    const cs_train_params *p = tr->p;
+    const char *slash = p->init_from ? strrchr(p->init_from, '/') : NULL;
+    char path[4096];
+    cs_runlog_reader *rd = NULL;
+    cs_table *steps = NULL, *head = NULL, *evals = NULL;
+    cs_runlog_ctxwise *cw = NULL;
+    size_t n = 0;
+    long sc = -1;
+    int st = p->budget_flops > 0 ? cs_runlog_set_double(tr->log, "budget_flops", p->budget_flops)
+                                 : CS_OK;
+
+    if (st || !p->init_from || !p->init_state)
+        return st;
+    snprintf(path, sizeof path, "%.*s/run.h5", slash ? (int)(slash - p->init_from) : 1,
+             slash ? p->init_from : ".");
+    st = cs_runlog_set_int(tr->log, "branch_step", tr->step);
+    st = st ? st : cs_runlog_read_open(path, &rd);
+    st = st ? st : cs_runlog_read_steps(rd, &steps);
+    if (st == CS_OK && (sc = cs_table_find(steps, "step")) < 0)
+        st = cs_fail(CS_EINPUT, "no steps column \"step\"");
+    while (st == CS_OK && n < cs_table_nrows(steps) &&
+           cs_table_num(steps, n, (size_t)sc) <= (double)tr->step)
+        n++;
+    st = st ? st : table_head(steps, n, &head);
+    st = st ? st : cs_runlog_write_steps(tr->log, head);
+    st = st ? st : cs_runlog_read_evals(rd, &evals);
+    st = st ? st : cs_runlog_read_contextwise(rd, &cw);
+    st = st ? st : copy_evals(tr, evals, cw);
+    cs_runlog_read_ctxwise_free(cw);
+    cs_table_free(evals);
+    cs_table_free(head);
+    cs_table_free(steps);
+    cs_runlog_read_close(rd);
+    return st ? cs_fail_prefix(st, "--init-from (the rows of %s)", path) : CS_OK;
+}
+
 /* A new run: initialise, create the log with every setting. */
 static int start_fresh(trainer *tr)
 {
@@ -588,11 +792,15 @@ static int start_fresh(trainer *tr)
     rp.context = (int64_t)tr->T;
     rp.bin_edges = tr->edges;
     rp.n_bins = tr->n_bins;
+    st = sampler_stats(tr);
+    if (st)
+        return st;
     st = cs_runlog_create(tr->path_log, &rp, &tr->log);
     if (st)
         return st;
     st = cs_flops_count_params(&tr->shape, &pc);
     st = st ? st : log_config(tr, &pc);
+    st = st ? st : log_budget_branch(tr);
     st = st ? st
             : cs_runlog_set_int(tr->log, "config_hash_low32", (int64_t)(tr->hash & 0xffffffffu));
     st = st ? st : cs_runlog_start_swmr(tr->log);
@@ -636,7 +844,7 @@ static int setup(trainer *tr)
     if (st)
         return st;
     mup_setup(tr);
-    tr->hash = config_hash(tr);
+    tr->hash = config_hash(tr, p->sampler);
     tr->t_start = cs_progress_now();
     if (p->resume) {
         st = ckpt_load(tr, tr->path_ckpt, true);
@@ -852,7 +1060,11 @@ static int after_step(trainer *tr, cs_runlog_step *row, double t0, cs_train_resu
             return st;
         tr->last_eval = tr->step;
     }
-    return p->ckpt_every > 0 && tr->step % p->ckpt_every == 0 ? ckpt_save(tr) : CS_OK;
+    /* Not at the last step: finish() checkpoints after the final evaluation, so that a
+     * checkpoint at the last step always means that evaluation is in the log. */
+    return p->ckpt_every > 0 && tr->step % p->ckpt_every == 0 && tr->step < tr->steps
+               ? ckpt_save(tr)
+               : CS_OK;
 }
 
 /* The end of a run that was not stopped by an error or a divergence: a checkpoint, and for a
@@ -892,7 +1104,8 @@ static int loop(trainer *tr, cs_train_result *res)
         double t0 = cs_progress_now();
 
         if (cs_dist_max_int(p->stop && *p->stop) ||
-            (p->stop_after > 0 && tr->step - first >= p->stop_after)) {
+            (p->stop_after > 0 && tr->step - first >= p->stop_after) ||
+            (p->stop_at > 0 && tr->step >= p->stop_at)) {
             res->interrupted = true;
             break;
         }

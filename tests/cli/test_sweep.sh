@@ -217,7 +217,7 @@ bad 'bad.cfg:4: unknown key "repeat" in \[sweep\]' '[data]\ncorpus = synth\n[swe
 bad 'bad.cfg:7: \[sweep\] paired: paired lists differ in length: model.layers has 2 items, model.d_model has 3' '[model]\nlayers = 1, 2\nd_model = 16, 32, 64\n[data]\ncorpus = synth\n[sweep]\npaired = model.layers, model.d_model\n'
 bad 'paired: item 2: "train.lrr" is not a run setting' '[model]\nlayers = 1\n[data]\ncorpus = synth\n[sweep]\npaired = model.layers, train.lrr\n'
 bad 'model.heads is not set' '[model]\nlayers = 1\n[sweep]\npaired = model.layers, model.heads\n'
-bad 'bad.cfg: run l4-d16-T32-D2e7-h3: model shape: n_head = 3 does not divide d_model = 16' '[model]\nd_model = 16, 24\nheads = 2, 3\n[data]\ncorpus = synth\ncontext = 32\n[train]\nbatch_tokens = 512\n'
+bad 'bad.cfg: run l4-d16-T32-D2e7-h3: \[model\] heads: 3 does not divide d_model = 16' '[model]\nd_model = 16, 24\nheads = 2, 3\n[data]\ncorpus = synth\ncontext = 32\n[train]\nbatch_tokens = 512\n'
 bad 'bad.cfg:2: \[model\] layers item 2: expected' '[model]\nlayers = 1, x\n'
 bad '\[run\] out: the sweep sets' '[data]\ncorpus = synth\n[run]\nout = x\n'
 bad 'nowhere is not a token store' '[data]\ncorpus = nowhere\ncontext = 32\n[train]\nbatch_tokens = 512\n'
