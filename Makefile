@@ -1,7 +1,9 @@
 # ctxscale top-level Makefile.
 #
 #   make demo          run the main job end to end on the embedded example data
+#   make demo-synth    one model on the synthetic language against its Bayes-optimal floor
 #   make figures       draw the figures whose inputs exist into out/figures (plots/figures.sh)
+#   make notebooks     run the notebooks on RUNS= and write the HTML report into REPORT=
 #   make test          build everything and run all tests (SANITIZE=1: under ASan + UBSan)
 #   make bench         run the benchmarks (results go in bench/RESULTS.md by hand, with date)
 #   make fuzz          build the libFuzzer targets and run each for FUZZ_SECONDS (default 60)
@@ -62,6 +64,10 @@ HELPER_BIN := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRC
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+# The notebooks (docs/notebooks.md), built by `make notebooks` and `make test`.
+NB_BIN := $(patsubst notebooks-c/%.c,$(BUILD)/notebooks/%, \
+            $(sort $(wildcard notebooks-c/nb_*.c notebooks-c/report.c)))
+NB_OBJ := $(BUILD)/obj/notebooks-c/notebook.o $(BUILD)/obj/cli/opt.o
 LIB := $(BUILD)/libctxscale.a
 BIN := $(BUILD)/ctxscale
 
@@ -194,19 +200,40 @@ test: deps
 	@$(MAKE) --no-print-directory test-build
 	@$(MAKE) --no-print-directory run-tests
 
-test-build: build-all $(TEST_BIN) $(HELPER_BIN)
+test-build: build-all $(TEST_BIN) $(HELPER_BIN) $(NB_BIN)
 
 run-tests:
 	@CS_BUILD=$(BUILD) CS_SRC=$(CURDIR) bash tests/run.sh $(TEST_BIN)
 
 demo: deps
 	@$(MAKE) --no-print-directory build-all
-	@BUILD=$(BUILD) bash scripts/demo.sh
+	@BUILD=$(BUILD) MAKE='$(MAKE)' bash scripts/demo.sh
+
+.PHONY: demo-synth
+demo-synth: deps
+	@$(MAKE) --no-print-directory build-all
+	@BUILD=$(BUILD) bash scripts/demo-synth.sh
 
 .PHONY: figures
 figures: deps
 	@$(MAKE) --no-print-directory build-all
 	@BUILD=$(BUILD) bash plots/figures.sh
+
+# ---- notebooks (docs/notebooks.md) -------------------------------------------------------------
+# notebooks-c/nb_*.c are literate programs over the library, each writing a Markdown section and
+# its figures; notebooks-c/report.c joins them into report.md and report.html (libcmark, linked
+# only here). `make notebooks RUNS=dir REPORT=dir [PREDICTION=file] [CORPUS=store]` runs them.
+RUNS ?= out/demo/sweep
+REPORT ?= out/demo/report
+$(BUILD)/notebooks/%: notebooks-c/%.c $(NB_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(NB_OBJ) $(LIB) \
+	  $(if $(filter report,$*),$(shell pkg-config --libs libcmark)) $(ALL_LDLIBS)
+.PHONY: notebooks
+notebooks: deps
+	@$(MAKE) --no-print-directory build-all $(NB_BIN)
+	@BUILD='$(BUILD)' RUNS='$(RUNS)' REPORT='$(REPORT)' PREDICTION='$(PREDICTION)' \
+	  CORPUS='$(CORPUS)' C1='$(C1)' FLOOR='$(FLOOR)' bash notebooks-c/run.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory build-all $(BENCH_BIN)
@@ -253,4 +280,5 @@ format-check:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(HELPER_BIN:=.d) $(BENCH_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(HELPER_BIN:=.d) $(BENCH_BIN:=.d) \
+         $(NB_BIN:=.d) $(NB_OBJ:.o=.d)
