@@ -196,6 +196,7 @@ check-twins:
 	  done; exit $$bad
 
 test: deps
+	@sh scripts/deps.sh chromium
 	@$(MAKE) --no-print-directory check-twins
 	@$(MAKE) --no-print-directory test-build
 	@$(MAKE) --no-print-directory run-tests

@@ -8,10 +8,10 @@ set -eu
 # Libraries the library and binary link against, the test framework, and the tools the tests and
 # figures call. python3-h5py lets the run-log test read our files with a second, independent
 # reader; python3-scipy is the reference of the fitter benchmark. libcmark-dev renders the notebooks'
-# HTML report, which the report test loads in chromium (headless).
+# HTML report; `make test` also installs chromium, in which the report test loads it (headless).
 PKGS="build-essential pkg-config libgsl-dev libhdf5-dev hdf5-tools gnuplot-nox libopenblas-dev \
 libopenmpi-dev openmpi-bin libcmocka-dev libjansson-dev libinih-dev python3-h5py python3-numpy python3-scipy \
-libcmark-dev chromium"
+libcmark-dev"
 
 check_only=0
 if [ "${1:-}" = "--check" ]; then
