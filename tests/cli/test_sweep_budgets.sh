@@ -201,6 +201,18 @@ for c in 1e8 2e8 4e8; do
         fail "C$c: no budget_flops: $(ls wsdf)"
 done
 
+# [sweep] repeats: one family per seed; the second seed's branch equals a straight run with it.
+expect_exit 0 "$CS" sweep wsd.cfg --set sweep.repeats=2 --set train.decay_budgets=5120 \
+    --set train.tokens=10240 --out wsdr --threads 1 -q
+expect_out "4 of 4 runs finished"
+expect_exit 0 "$CS" train --data synth --layers 1 --d-model 16 --heads 2 --context 32 \
+    --batch-tokens 512 --lr 1e-2 --schedule wsd --decay-frac 0.3 --warmup-steps 3 \
+    --eval-every 4 --ckpt-every 2 --tokens 5120 --seed 2 --threads 1 -q --out ref-s2
+trajectory ref-s2 > ref-s2.txt
+trajectory wsdr/l1-d16-T32-D5120-s2 > wsdr-s2.txt
+cmp -s ref-s2.txt wsdr-s2.txt || fail "seed 2's branch differs: $(diff ref-s2.txt wsdr-s2.txt | head)"
+cmp -s ref5120.txt wsdr-s2.txt && fail "seed 2's branch equals seed 1's run"
+
 # The example of docs/config.md's budgets section is a valid family of 3 runs.
 sed -n '/^## Budgets in a sweep/,/^## /p' "$CS_SRC/docs/config.md" |
     sed -n '/^```ini/,/^```/p' | sed '1d;$d' > docs.cfg
