@@ -276,7 +276,8 @@ install: all
 	@echo "installed ctxscale $(VERSION) under $(DESTDIR)$(PREFIX)"
 
 format-check:
-	clang-format --dry-run --Werror $(LIB_SRC) $(CLI_SRC) $(wildcard $(addsuffix /*.h,$(LIB_DIRS) cli))
+	clang-format --dry-run --Werror $(LIB_SRC) $(CLI_SRC) $(wildcard $(addsuffix /*.h,$(LIB_DIRS) cli)) \
+	  $(wildcard notebooks-c/*.[ch])
 
 clean:
 	rm -rf build build-san build-fuzz
