@@ -224,6 +224,8 @@ figures: deps
 # notebooks-c/nb_*.c are literate programs over the library, each writing a Markdown section and
 # its figures; notebooks-c/report.c joins them into report.md and report.html (libcmark, linked
 # only here). `make notebooks RUNS=dir REPORT=dir [PREDICTION=file] [CORPUS=store]` runs them.
+# (notebook.o is kept: it is not an intermediate to delete after each link)
+.SECONDARY: $(NB_OBJ)
 RUNS ?= out/demo/sweep
 REPORT ?= out/demo/report
 $(BUILD)/notebooks/%: notebooks-c/%.c $(NB_OBJ) $(LIB)

@@ -412,6 +412,15 @@ static int write_section(cs_nb *nb, const cs_analyze_result *r, const args *a)
         params_table(nb, lw);
         fit_warnings(nb, r);
         st = fit_figure(nb, r);
+        if (st != CS_OK && st != CS_ENOMEM && st != CS_EIO && st != CS_EINVAL) {
+            /* A degenerate fit (say b = 835, beta = 68: exp(b) overflows although B/D^beta
+             * would not) cannot be drawn; the report says so and goes on to the table. */
+            cs_nb_md(nb, "**The fitted law cannot be evaluated at the runs** (");
+            cs_nb_text(nb, cs_errmsg());
+            cs_nb_md(nb, "), so it is not drawn against them: the fit is degenerate at this "
+                         "scale and its optima below are not findings.\n\n");
+            st = CS_OK;
+        }
     }
     if (st == CS_OK)
         optimal_table(nb, r);

@@ -21,7 +21,7 @@
  * one row per predicted run: its name, non-embedding parameters N, training tokens D, context
  * T, the predicted loss and the bounds of its 50% and 90% intervals (all positive numbers with
  * lo90 <= lo50 <= hi50 <= hi90), and — once the run is trained — the observed loss and the
- * relative error (observed - predicted) / predicted. observed and rel_error are empty (or NaN)
+ * relative error predicted / observed - 1. observed and rel_error are empty (or NaN)
  * for a run not trained yet. A file that breaks these rules is bad input (exit 2, naming the
  * line and column). Without a file the section says that no prediction was made.
  */

@@ -369,14 +369,17 @@ static int floor_from_json(cs_plot *p, const char *path)
     look.dash = CS_PLOT_DASHED;
     look.width = 1.5;
     st = cs_plot_add_series(p, 0, CS_PLOT_LINES, "Bayes-optimal loss floor", &look, &s);
-    for (k = 0; k < json_array_size(mean) && st == CS_OK; k++) {
+    /* floor.mean[k] is the loss on a document's token k + 1 given the k tokens before it; a
+     * model's contextwise position t has t tokens of context (docs/runlog.md), so mean[t] is
+     * drawn at x = t, and mean[0] (no context) has no position on the model's axis. */
+    for (k = 1; k < json_array_size(mean) && st == CS_OK; k++) {
         json_t *v = json_array_get(mean, k);
 
         if (!json_is_number(v)) {
             st = cs_fail(CS_EINPUT, "%s: floor.mean[%zu]: expected a number", path, k);
             break;
         }
-        st = cs_plot_add_xy(p, s, (double)(k + 1), json_number_value(v));
+        st = cs_plot_add_xy(p, s, (double)k, json_number_value(v));
     }
     if (st == CS_OK)
         st = cs_plot_add_note(p, "floor: %s (Monte Carlo estimate of the Bayes risk)", path);

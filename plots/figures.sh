@@ -8,7 +8,7 @@
 #   S4          examples/xiong-context.csv (synthetic, made by examples/make_xiong_context.py)
 #   S5          Tao et al.'s vocabulary runs (../shared/data/external)
 #   C1, C4, C5, S6   run logs in $RUNS (default runs/), when there are any
-#   C3          the token store $STORE (default: the demo's out/demo/pd-books-v4096), when present
+#   C3          the token store $STORE (default: the demo's out/demo/pd-books-v1024), when present
 #
 # Environment: BUILD, FIGURES_OUT (default out/figures), CS_EXTERNAL (default
 # ../shared/data/external), RUNS, STORE. Existing figures in FIGURES_OUT are replaced.
@@ -18,7 +18,7 @@ CS="$BUILD/ctxscale"
 OUT="${FIGURES_OUT:-out/figures}"
 EXT="${CS_EXTERNAL:-../shared/data/external}"
 RUNS="${RUNS:-runs}"
-STORE="${STORE:-out/demo/pd-books-v4096}"
+STORE="${STORE:-out/demo/pd-books-v1024}"
 drawn=()
 skipped=()
 
