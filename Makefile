@@ -67,7 +67,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 # The notebooks (docs/notebooks.md), built by `make notebooks` and `make test`.
 NB_BIN := $(patsubst notebooks-c/%.c,$(BUILD)/notebooks/%, \
             $(sort $(wildcard notebooks-c/nb_*.c notebooks-c/report.c)))
-NB_OBJ := $(BUILD)/obj/notebooks-c/notebook.o $(BUILD)/obj/cli/opt.o
+NB_OBJ := $(BUILD)/obj/notebooks-c/notebook.o $(BUILD)/obj/cli/opt.o $(BUILD)/obj/cli/shared_opts.o
 LIB := $(BUILD)/libctxscale.a
 BIN := $(BUILD)/ctxscale
 

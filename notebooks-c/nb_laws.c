@@ -30,8 +30,8 @@
  * whether the two agree.
  */
 #include "analysis/analyze.h"
+#include "cli/shared_opts.h"
 #include "core/error.h"
-#include "core/parse.h"
 #include "fit/bootstrap.h"
 #include "fit/optimal.h"
 #include "fit/predict.h"
@@ -79,37 +79,20 @@ typedef struct args {
     bool force;
 } args;
 
-static int parse_size(const char *s, size_t *out, const char *what)
-{
-    long v;
-    int st = cs_parse_long(s, &v, what);
-
-    if (st == CS_OK && v < 0)
-        st = cs_fail(CS_EINPUT, "%s: expected a number >= 0, got %ld", what, v);
-    if (st == CS_OK)
-        *out = (size_t)v;
-    return st;
-}
-
 static int take(int key, const char *arg, void *ctx)
 {
     args *a = ctx;
-    long v;
-    int st;
 
     switch (key) {
     case 'r': a->runs = arg; return CS_OK;
     case 'o': a->out = arg; return CS_OK;
     case 'f': a->force = true; return CS_OK;
     case OPT_BUDGETS: a->budgets = arg; return CS_OK;
-    case OPT_LAW_BOOT: return parse_size(arg, &a->law_boot, "--law-boot");
-    case OPT_BOOT: return parse_size(arg, &a->boot, "--boot");
-    case OPT_MIN_RUNS: return parse_size(arg, &a->min_runs, "--min-runs");
-    case OPT_THREADS: return parse_size(arg, &a->threads, "--threads");
-    case OPT_SEED:
-        if ((st = cs_parse_long(arg, &v, "--seed")) == CS_OK)
-            a->seed = (uint64_t)v;
-        return st;
+    case OPT_LAW_BOOT: return cs_cli_parse_size(arg, &a->law_boot, "--law-boot");
+    case OPT_BOOT: return cs_cli_parse_size(arg, &a->boot, "--boot");
+    case OPT_MIN_RUNS: return cs_cli_parse_size(arg, &a->min_runs, "--min-runs");
+    case OPT_THREADS: return cs_cli_parse_size(arg, &a->threads, "--threads");
+    case OPT_SEED: return cs_cli_parse_seed(arg, &a->seed, "--seed");
     }
     return CS_OK;
 }
