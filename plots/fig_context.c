@@ -358,11 +358,11 @@ static int floor_from_json(cs_plot *p, const char *path)
                        path, err.text, err.line);
     fl = json_object_get(root, "floor");
     mean = fl ? json_object_get(fl, "mean") : NULL;
-    if (!json_is_array(mean) || json_array_size(mean) == 0) {
+    if (!json_is_array(mean) || json_array_size(mean) < 2) {
         json_decref(root);
         return cs_fail(CS_EINPUT,
-                       "%s: no \"floor\".\"mean\" array (a data set made with "
-                       "--floor-docs 0 has no floor)",
+                       "%s: no \"floor\".\"mean\" array of 2 or more positions (a data set "
+                       "made with --floor-docs 0 has no floor)",
                        path);
     }
     look.rgb = 0x000000;

@@ -574,8 +574,10 @@ static void test_c1(void **state)
     o.floor = floor;
     p = build_ok("C1", &o);
     s = cs_plot_find_series(p, "Bayes-optimal loss floor");
-    assert_int_equal(cs_plot_series_rows(p, s), 3);
-    assert_true(cs_plot_series_row(p, s, 2)[0] == 3.0 && cs_plot_series_row(p, s, 2)[1] == 2.25);
+    /* mean[k] has k tokens of context: drawn at x = k; mean[0] (no context) is not drawn */
+    assert_int_equal(cs_plot_series_rows(p, s), 2);
+    assert_true(cs_plot_series_row(p, s, 0)[0] == 1.0 && cs_plot_series_row(p, s, 0)[1] == 2.5);
+    assert_true(cs_plot_series_row(p, s, 1)[0] == 2.0 && cs_plot_series_row(p, s, 1)[1] == 2.25);
     cs_plot_free(p);
     write_text(floor, "{\"floor\": null}");
     assert_int_equal(cs_figures_build("C1", &o, &p), CS_EINPUT);
