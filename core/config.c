@@ -49,16 +49,6 @@ struct cs_config {
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 static bool is_blank(char c)
 {
     return c == ' ' || c == '\t';
@@ -196,7 +186,7 @@ static const char *intern_section(cs_config *cfg, const char *section)
         cfg->sections = s;
         cfg->cap_sections = cap;
     }
-    copy = dup_str(section);
+    copy = strdup(section);
     if (copy == NULL)
         return NULL;
     if (hindex_add(&cfg->by_name, hash_section(section), cfg->n_sections)) {
@@ -227,8 +217,8 @@ static int add_item(cs_config *cfg, const char *section, const char *key, const 
     }
     it = &cfg->items[cfg->n_items];
     it->e.section = sec;
-    it->e.key = dup_str(key);
-    it->e.value = dup_str(value);
+    it->e.key = strdup(key);
+    it->e.value = strdup(value);
     it->e.line = line;
     it->used = false;
     if (it->e.key == NULL || it->e.value == NULL ||
@@ -247,7 +237,7 @@ static cs_config *config_alloc(const char *name)
 
     if (cfg == NULL)
         return NULL;
-    cfg->name = dup_str(name ? name : "<string>");
+    cfg->name = strdup(name ? name : "<string>");
     if (cfg->name == NULL) {
         free(cfg);
         return NULL;

@@ -289,16 +289,6 @@ static const char *cur_path(const cs_runlog *rl)
     return rl->tmp ? rl->tmp : rl->path;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 static void colset_close(colset *cs)
 {
     size_t i;
@@ -354,7 +344,7 @@ static cs_runlog *runlog_alloc(const char *path, bool force)
 
     if (!rl)
         return NULL;
-    rl->path = dup_str(path);
+    rl->path = strdup(path);
     rl->tmp = malloc(n + sizeof ".part");
     if (!rl->path || !rl->tmp) {
         runlog_free(rl);
@@ -453,7 +443,7 @@ static int colset_add(cs_runlog *rl, colset *cs, hid_t g, const cs_runlog_col *c
     if (st)
         return st;
     col = &cs->col[cs->n];
-    col->name = dup_str(c->name);
+    col->name = strdup(c->name);
     if (!col->name)
         return cs_fail(CS_ENOMEM, "run log: out of memory");
     col->is_int = c->is_int;

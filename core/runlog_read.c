@@ -43,16 +43,6 @@ struct cs_runlog_reader {
     size_t n_evals;
 };
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 // ---- the file before HDF5 sees it ----------------------------------------------------------
 
 /* CS_OK when an HDF5 superblock signature sits at offset 0, 512, 1024, ... (where HDF5 looks
@@ -160,7 +150,7 @@ static int read_vlstr(h5obj o, hid_t ftype, char **out)
 
     if (mt >= 0 && H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Tset_cset(mt, H5Tget_cset(ftype)) >= 0 &&
         obj_read(o, mt, &p) >= 0) {
-        *out = dup_str(p ? p : "");
+        *out = strdup(p ? p : "");
         rc = *out ? RD_OK : RD_FAIL;
     }
     if (p)
@@ -383,7 +373,7 @@ static int read_kv(hid_t g, const char *name, cs_runlog_kv *kv)
     }
     H5Aclose(o.id);
     if (rc == RD_OK) {
-        kv->key = dup_str(name);
+        kv->key = strdup(name);
         if (!kv->key)
             rc = RD_FAIL;
     }
@@ -511,7 +501,7 @@ static int probe_column(hid_t g, const char *name, colinfo *c)
         (cls == H5T_INTEGER || cls == H5T_FLOAT) && strcmp(name, "bin_edges") != 0 &&
         H5Sget_simple_extent_dims(sp, &c->len, NULL) == 1) {
         c->is_int = cls == H5T_INTEGER;
-        c->name = dup_str(name);
+        c->name = strdup(name);
         rc = c->name ? RD_OK : RD_FAIL;
     }
     if (t >= 0)
@@ -616,7 +606,7 @@ static int open_impl(const char *path, cs_runlog_reader **out)
     cs_runlog_reader *r = calloc(1, sizeof *r);
     int st;
 
-    if (!r || !(r->path = dup_str(path))) {
+    if (!r || !(r->path = strdup(path))) {
         free(r);
         return cs_fail(CS_ENOMEM, "%s: out of memory", path);
     }
@@ -1252,7 +1242,7 @@ static int cmp_path(const void *a, const void *b)
 int cs_runlog_read_list(const char *dir, char ***paths, size_t *n)
 {
     pathlist l = {NULL, 0, 0};
-    char *d = dup_str(dir);
+    char *d = strdup(dir);
     size_t len;
     int st;
 

@@ -36,16 +36,6 @@ struct cs_table {
 /* The value of every missing text cell; never written, never freed. */
 static char empty_str[1];
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 static uint64_t hash_name(const char *s)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -92,7 +82,7 @@ cs_table *cs_table_alloc(const char *source)
 
     if (t == NULL)
         goto out_fail;
-    t->source = dup_str(source ? source : "");
+    t->source = strdup(source ? source : "");
     if (t->source == NULL)
         goto out_free_table;
     return t;
@@ -207,7 +197,7 @@ int cs_table_add_col(cs_table *t, const char *name, cs_col_type type, size_t *id
         if (st)
             return st;
     }
-    c.name = dup_str(name);
+    c.name = strdup(name);
     if (c.name == NULL)
         return cs_fail(CS_ENOMEM, "%s: out of memory adding column \"%s\"", t->source, name);
     st = col_init_cells(t, &c);
@@ -338,7 +328,7 @@ int cs_table_set_str(cs_table *t, size_t row, size_t col_idx, const char *s)
     CS_ASSERT(row < t->nrows && col_idx < t->ncols);
     CS_ASSERT(t->cols[col_idx].type == CS_COL_STR);
     if (s && s[0] != '\0') {
-        d = dup_str(s);
+        d = strdup(s);
         if (d == NULL)
             return cs_fail(CS_ENOMEM, "%s: out of memory storing a cell", t->source);
     }
@@ -513,7 +503,7 @@ int cs_table_rename_col(cs_table *t, size_t col_idx, const char *name)
     st = check_new_name(t, name);
     if (st)
         return st;
-    copy = dup_str(name);
+    copy = strdup(name);
     if (copy == NULL)
         return cs_fail(CS_ENOMEM, "%s: out of memory renaming column \"%s\"", t->source, name);
     old = t->cols[col_idx].name;

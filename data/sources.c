@@ -103,16 +103,6 @@ const char *const *cs_sources_packages(const char *corpus)
 
 // ---- small helpers -------------------------------------------------------------------------
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 static char *join(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
@@ -419,7 +409,7 @@ static int dpkg_versions(const char *const *pkgs, size_t n, char **version)
             continue;
         for (i = 0; i < n; i++)
             if (version[i] == NULL && strcmp(line, pkgs[i]) == 0)
-                version[i] = dup_str(t2 + 1);
+                version[i] = strdup(t2 + 1);
     }
     free(c.out);
     return CS_OK;
@@ -483,7 +473,7 @@ static int dpkg_find(const char *pkg, const char *suffix, char **path)
     *path = NULL;
     for (p = list; *path == NULL && (line = next_line(&p)) != NULL;)
         if (line[0] == '/' && ends_with(line, suffix))
-            *path = dup_str(line);
+            *path = strdup(line);
     free(list);
     if (*path == NULL)
         return cs_fail(CS_EIO,
@@ -860,7 +850,7 @@ static int doc_set_source(cs_corpus_writer *w, const char *spec, const doc_set *
                           .label = d->label,
                           .package = d->package,
                           .version = ver};
-    char *dir = dup_str(first);
+    char *dir = strdup(first);
     char *q = dir;
     int st;
 
@@ -1008,7 +998,7 @@ static int entry_kind(const char *path, char *kind)
 static int walk(cs_corpus_writer *w, size_t src, const char *root, const char *rel,
                 const cs_sources_params *p)
 {
-    char *dir = rel[0] ? join(root, rel) : dup_str(root);
+    char *dir = rel[0] ? join(root, rel) : strdup(root);
     struct dirent **ents = NULL;
     int n = dir ? scandir(dir, &ents, not_hidden, cmp_dirent) : -1;
     int st = CS_OK;
@@ -1020,7 +1010,7 @@ static int walk(cs_corpus_writer *w, size_t src, const char *root, const char *r
         st = cs_fail(errno == ENOENT || errno == ENOTDIR ? CS_EINPUT : CS_EIO, "%s: %s", dir,
                      strerror(errno));
     for (i = 0; i < n; i++) {
-        char *sub = rel[0] ? join(rel, ents[i]->d_name) : dup_str(ents[i]->d_name);
+        char *sub = rel[0] ? join(rel, ents[i]->d_name) : strdup(ents[i]->d_name);
         char *full = sub ? join(root, sub) : NULL;
         char kind = 0;
 
@@ -1074,7 +1064,7 @@ static char *list_path(const char *list, const char *line)
     char *p;
 
     if (line[0] == '/' || slash == NULL)
-        return dup_str(line);
+        return strdup(line);
     k = (size_t)(slash - list);
     p = malloc(k + strlen(line) + 2);
     if (p)
@@ -1270,7 +1260,7 @@ static char *expand_home(const char *path)
 
     if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') && home && *home)
         return join(home, path[1] ? path + 2 : "");
-    return dup_str(path);
+    return strdup(path);
 }
 
 /* Dispatches spec to its reader. */

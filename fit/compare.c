@@ -40,16 +40,6 @@ int cs_compare_cv_parse(const char *name, int *cv)
     return CS_OK;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 /* ---- folds ------------------------------------------------------------------------------- */
 
 typedef struct keyed {
@@ -356,7 +346,7 @@ static int cross_validate(cs_compare_result *r, const cs_law *law, const cs_data
             char buf[1200];
 
             snprintf(buf, sizeof buf, "fold %zu: %s", f + 1, cs_errmsg());
-            l->fold_error = dup_str(buf);
+            l->fold_error = strdup(buf);
         }
     }
     law_errors(r, cs_dataset_target(ds), l);
@@ -405,7 +395,7 @@ static int likelihood(const cs_law *law, const cs_dataset *ds, const cs_fit_para
         l->aic = 2.0 * k + 2.0 * f;
         l->bic = k * log(n) + 2.0 * f;
     } else if (st != CS_ENOMEM) {
-        l->full_error = dup_str(st ? cs_errmsg() : "the Huber-likelihood refinement failed");
+        l->full_error = strdup(st ? cs_errmsg() : "the Huber-likelihood refinement failed");
         st = CS_OK;
     }
     return st;

@@ -63,16 +63,6 @@ cs_dataset_params cs_dataset_default_params(void)
     return p;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 static char *dup_printf(const char *fmt, const char *a, const char *b)
 {
     size_t n = strlen(fmt) + strlen(a) + strlen(b) + 1;
@@ -334,7 +324,7 @@ static int add_resolved(builder *b, const char *name, resolved **out)
     }
     *out = &b->res[b->nres++];
     memset(*out, 0, sizeof **out);
-    (*out)->name = dup_str(name);
+    (*out)->name = strdup(name);
     (*out)->v = malloc((b->nsel ? b->nsel : 1) * sizeof(double));
     (*out)->busy = true;
     if ((*out)->name == NULL || (*out)->v == NULL)
@@ -539,7 +529,7 @@ static char *next_piece(char **s, const char *sep)
 static int pred_eval(builder *b, const char *opt, const char *text, unsigned char *out)
 {
     size_t n = b->nsel ? b->nsel : 1;
-    char *copy = dup_str(text);
+    char *copy = strdup(text);
     unsigned char *all = malloc(n);
     unsigned char *m = malloc(n);
     char label[512];
@@ -744,7 +734,7 @@ static cs_dataset *dataset_alloc(const char *source, size_t nvars, size_t n)
         return NULL;
     ds->nvars = nvars;
     ds->n = n;
-    ds->source = dup_str(source);
+    ds->source = strdup(source);
     ds->names = calloc(nvars + 1, sizeof *ds->names);
     ds->origin = calloc(nvars + 1, sizeof *ds->origin);
     ds->cols = calloc(nvars + 1, sizeof *ds->cols);
@@ -776,8 +766,8 @@ static int fill_dataset(const builder *b, const cs_law *law, const unsigned char
         size_t k = 0;
 
         CS_ASSERT(r != NULL);
-        ds->names[j] = dup_str(name);
-        ds->origin[j] = dup_str(r->origin);
+        ds->names[j] = strdup(name);
+        ds->origin[j] = strdup(r->origin);
         if (ds->names[j] == NULL || ds->origin[j] == NULL)
             return cs_fail(CS_ENOMEM, "out of memory");
         for (size_t i = 0; i < b->nsel; i++)
@@ -974,8 +964,8 @@ void cs_dataset_free(cs_dataset *ds)
 static int copy_header(const cs_dataset *ds, cs_dataset *s)
 {
     for (size_t j = 0; j <= ds->nvars; j++) {
-        s->names[j] = dup_str(ds->names[j]);
-        s->origin[j] = dup_str(ds->origin[j]);
+        s->names[j] = strdup(ds->names[j]);
+        s->origin[j] = strdup(ds->origin[j]);
         if (s->names[j] == NULL || s->origin[j] == NULL)
             return cs_fail(CS_ENOMEM, "out of memory");
     }

@@ -9,16 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 void cs_holdout_result_free(cs_holdout_result *r)
 {
     if (r == NULL)
@@ -120,9 +110,9 @@ static int fill_header(cs_holdout_result *r, const cs_dataset *held, const char 
                        const double *levels)
 {
     for (size_t j = 0; j <= r->nvars; j++)
-        if ((r->vname[j] = dup_str(cs_dataset_var_name(held, j))) == NULL)
+        if ((r->vname[j] = strdup(cs_dataset_var_name(held, j))) == NULL)
             return cs_fail(CS_ENOMEM, "holdout: out of memory");
-    if (expr != NULL && (r->expr = dup_str(expr)) == NULL)
+    if (expr != NULL && (r->expr = strdup(expr)) == NULL)
         return cs_fail(CS_ENOMEM, "holdout: out of memory");
     for (size_t k = 0; k < r->nlevels; k++)
         r->levels[k] = levels[k];
@@ -140,7 +130,7 @@ static int score_point(const cs_predictor *p, const cs_dataset *held, size_t i,
     int st;
 
     cs_dataset_row_where(held, i, where, sizeof where);
-    if ((r->where[i] = dup_str(where)) == NULL)
+    if ((r->where[i] = strdup(where)) == NULL)
         return cs_fail(CS_ENOMEM, "holdout: out of memory");
     for (size_t j = 0; j < r->nvars; j++)
         x[j] = cols[j][i];
