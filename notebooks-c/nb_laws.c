@@ -30,10 +30,8 @@
  * whether the two agree.
  */
 #include "analysis/analyze.h"
-#include "cli/shared_opts.h"
 #include "core/error.h"
 #include "fit/bootstrap.h"
-#include "fit/optimal.h"
 #include "fit/predict.h"
 #include "notebooks-c/notebook.h"
 
@@ -44,20 +42,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_LAW_BOOT = 256, OPT_BOOT, OPT_BUDGETS, OPT_SEED, OPT_MIN_RUNS, OPT_THREADS };
-
 static const cs_cli_opt opts[] = {
     {"runs", 'r', required_argument, "DIR", "the sweep's run logs"},
     {"out", 'o', required_argument, "DIR", "write laws.md and figures/ into DIR"},
-    {"law-boot", OPT_LAW_BOOT, required_argument, "N", "bootstrap refits of the law (100)"},
-    {"boot", OPT_BOOT, required_argument, "N",
+    {"law-boot", CS_NB_OPT_LAW_BOOT, required_argument, "N", "bootstrap refits of the law (100)"},
+    {"boot", CS_NB_OPT_BOOT, required_argument, "N",
      "bootstrap replicates of the empirical optima (200)"},
-    {"budgets", OPT_BUDGETS, required_argument, "SPEC",
+    {"budgets", CS_NB_OPT_BUDGETS, required_argument, "SPEC",
      "FLOPs budgets: auto (default), C1,C2,... or LO:HI:K"},
-    {"seed", OPT_SEED, required_argument, "S", "bootstrap seed (1)"},
-    {"min-runs", OPT_MIN_RUNS, required_argument, "K",
+    {"seed", CS_NB_OPT_SEED, required_argument, "S", "bootstrap seed (1)"},
+    {"min-runs", CS_NB_OPT_MIN_RUNS, required_argument, "K",
      "automatic budgets need K runs reaching them (3)"},
-    {"threads", OPT_THREADS, required_argument, "N", "fitting threads (0: all CPUs; default 1)"},
+    {"threads", CS_NB_OPT_THREADS, required_argument, "N",
+     "fitting threads (0: all CPUs; default 1)"},
     {"force", 'f', no_argument, NULL, "replace laws.md and the figure if they exist"},
     {NULL, 0, 0, NULL, NULL},
 };
@@ -73,9 +70,8 @@ static const cs_cli_cmd cmd = {
 };
 
 typedef struct args {
-    const char *runs, *out, *budgets;
-    size_t law_boot, boot, min_runs, threads;
-    uint64_t seed;
+    const char *runs, *out;
+    cs_nb_analysis an; /* the analysis flags (notebook.h) */
     bool force;
 } args;
 
@@ -87,14 +83,8 @@ static int take(int key, const char *arg, void *ctx)
     case 'r': a->runs = arg; return CS_OK;
     case 'o': a->out = arg; return CS_OK;
     case 'f': a->force = true; return CS_OK;
-    case OPT_BUDGETS: a->budgets = arg; return CS_OK;
-    case OPT_LAW_BOOT: return cs_cli_parse_size(arg, &a->law_boot, "--law-boot");
-    case OPT_BOOT: return cs_cli_parse_size(arg, &a->boot, "--boot");
-    case OPT_MIN_RUNS: return cs_cli_parse_size(arg, &a->min_runs, "--min-runs");
-    case OPT_THREADS: return cs_cli_parse_size(arg, &a->threads, "--threads");
-    case OPT_SEED: return cs_cli_parse_seed(arg, &a->seed, "--seed");
     }
-    return CS_OK;
+    return cs_nb_analysis_take(&a->an, key, arg);
 }
 
 /* ---- The analysis, with the law ---------------------------------------------------------------
@@ -106,22 +96,7 @@ static int take(int key, const char *arg, void *ctx)
  */
 static int analyze(const args *a, double **budgets, cs_analyze_result **r)
 {
-    cs_analyze_params p = cs_analyze_default_params();
-    int st;
-
-    *budgets = NULL;
-    if (a->budgets && strcmp(a->budgets, "auto") != 0) {
-        if ((st = cs_optimal_parse_budgets(a->budgets, "--budgets", budgets, &p.nbudgets)))
-            return st;
-        p.budgets = *budgets;
-    }
-    p.min_runs = a->min_runs;
-    p.ucurve.nboot = a->boot;
-    p.ucurve.seed = a->seed;
-    p.law = true;
-    p.law_boot = a->law_boot;
-    p.threads = a->threads;
-    return cs_analyze_run(a->runs, &p, r);
+    return cs_nb_analysis_run(a->runs, &a->an, true, budgets, r);
 }
 
 /* ---- The parameters and their intervals ------------------------------------------------------ */
@@ -413,7 +388,7 @@ static int write_section(cs_nb *nb, const cs_analyze_result *r, const args *a)
 int main(int argc, char **argv)
 {
     static const char *const figs[] = {"ndt_fit"};
-    args a = {.law_boot = 100, .boot = 200, .seed = 1, .min_runs = 3, .threads = 1};
+    args a = {.an = cs_nb_analysis_default()};
     cs_analyze_result *r = NULL;
     double *budgets = NULL;
     cs_nb nb = {0};

@@ -37,10 +37,8 @@
  * training loss would pick the wrong run.
  */
 #include "analysis/analyze.h"
-#include "cli/shared_opts.h"
 #include "core/error.h"
 #include "core/runlog.h"
-#include "fit/optimal.h"
 #include "notebooks-c/notebook.h"
 
 #include <math.h>
@@ -50,18 +48,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_BUDGETS = 256, OPT_BOOT, OPT_SEED, OPT_MIN_RUNS, OPT_THREADS };
-
 static const cs_cli_opt opts[] = {
     {"runs", 'r', required_argument, "DIR", "the sweep's run logs"},
     {"out", 'o', required_argument, "DIR", "write ucurves.md, figures/ and analysis/ into DIR"},
-    {"budgets", OPT_BUDGETS, required_argument, "SPEC",
+    {"budgets", CS_NB_OPT_BUDGETS, required_argument, "SPEC",
      "FLOPs budgets: auto (default), C1,C2,... or LO:HI:K"},
-    {"boot", OPT_BOOT, required_argument, "N", "bootstrap replicates of the optima (200)"},
-    {"seed", OPT_SEED, required_argument, "S", "bootstrap seed (1)"},
-    {"min-runs", OPT_MIN_RUNS, required_argument, "K",
+    {"boot", CS_NB_OPT_BOOT, required_argument, "N", "bootstrap replicates of the optima (200)"},
+    {"seed", CS_NB_OPT_SEED, required_argument, "S", "bootstrap seed (1)"},
+    {"min-runs", CS_NB_OPT_MIN_RUNS, required_argument, "K",
      "automatic budgets need K runs reaching them (3)"},
-    {"threads", OPT_THREADS, required_argument, "N", "threads (0: all CPUs; default 1)"},
+    {"threads", CS_NB_OPT_THREADS, required_argument, "N", "threads (0: all CPUs; default 1)"},
     {"force", 'f', no_argument, NULL, "replace ucurves.md, the figures and the tables"},
     {NULL, 0, 0, NULL, NULL},
 };
@@ -77,9 +73,8 @@ static const cs_cli_cmd cmd = {
 };
 
 typedef struct args {
-    const char *runs, *out, *budgets;
-    size_t boot, min_runs, threads;
-    uint64_t seed;
+    const char *runs, *out;
+    cs_nb_analysis an; /* the analysis flags (notebook.h) */
     bool force;
 } args;
 
@@ -91,13 +86,8 @@ static int take(int key, const char *arg, void *ctx)
     case 'r': a->runs = arg; return CS_OK;
     case 'o': a->out = arg; return CS_OK;
     case 'f': a->force = true; return CS_OK;
-    case OPT_BUDGETS: a->budgets = arg; return CS_OK;
-    case OPT_BOOT: return cs_cli_parse_size(arg, &a->boot, "--boot");
-    case OPT_MIN_RUNS: return cs_cli_parse_size(arg, &a->min_runs, "--min-runs");
-    case OPT_THREADS: return cs_cli_parse_size(arg, &a->threads, "--threads");
-    case OPT_SEED: return cs_cli_parse_seed(arg, &a->seed, "--seed");
     }
-    return CS_OK;
+    return cs_nb_analysis_take(&a->an, key, arg);
 }
 
 /* ---- Running the analysis ---------------------------------------------------------------------
@@ -107,21 +97,7 @@ static int take(int key, const char *arg, void *ctx)
  */
 static int analyze(const args *a, double **budgets, cs_analyze_result **r)
 {
-    cs_analyze_params p = cs_analyze_default_params();
-    int st;
-
-    *budgets = NULL;
-    if (a->budgets && strcmp(a->budgets, "auto") != 0) {
-        if ((st = cs_optimal_parse_budgets(a->budgets, "--budgets", budgets, &p.nbudgets)))
-            return st;
-        p.budgets = *budgets;
-    }
-    p.min_runs = a->min_runs;
-    p.ucurve.nboot = a->boot;
-    p.ucurve.seed = a->seed;
-    p.law = false;
-    p.threads = a->threads;
-    return cs_analyze_run(a->runs, &p, r);
+    return cs_nb_analysis_run(a->runs, &a->an, false, budgets, r);
 }
 
 /* ---- The runs -------------------------------------------------------------------------------- */
@@ -414,11 +390,11 @@ static int figures(cs_nb *nb, const args *a)
 
     o.inputs = in;
     o.ninputs = 1;
-    o.budgets = a->budgets;
-    o.min_points = a->min_runs;
-    o.boot = a->boot;
-    o.seed = a->seed;
-    o.threads = a->threads;
+    o.budgets = a->an.budgets;
+    o.min_points = a->an.min_runs;
+    o.boot = a->an.boot;
+    o.seed = a->an.seed;
+    o.threads = a->an.threads;
     o.log = stderr;
     for (i = 0; i < 3 && st == CS_OK; i++)
         st = cs_nb_figure(nb, ids[i], &o, captions[i], NULL);
@@ -455,7 +431,7 @@ static int write_section(cs_nb *nb, const cs_analyze_result *r, const args *a)
 int main(int argc, char **argv)
 {
     static const char *const figs[] = {"C6", "C7", "C8"};
-    args a = {.boot = 200, .seed = 1, .min_runs = 3, .threads = 1};
+    args a = {.an = cs_nb_analysis_default()};
     cs_analyze_result *r = NULL;
     double *budgets = NULL;
     char *tables = NULL;

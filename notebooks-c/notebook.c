@@ -4,7 +4,9 @@
  */
 #include "notebooks-c/notebook.h"
 
+#include "cli/shared_opts.h"
 #include "core/error.h"
+#include "fit/optimal.h"
 #include "plots/gnuplot.h"
 
 #include <errno.h>
@@ -397,4 +399,47 @@ const char *cs_nb_num(char buf[32], double v, int sig)
     else
         snprintf(buf, 32, "%.*g", sig, v);
     return buf;
+}
+
+/* ---- the sweep analysis ---------------------------------------------------------------------- */
+
+cs_nb_analysis cs_nb_analysis_default(void)
+{
+    cs_nb_analysis a = {.boot = 200, .min_runs = 3, .threads = 1, .law_boot = 100, .seed = 1};
+
+    return a;
+}
+
+int cs_nb_analysis_take(cs_nb_analysis *a, int key, const char *arg)
+{
+    switch (key) {
+    case CS_NB_OPT_BUDGETS: a->budgets = arg; return CS_OK;
+    case CS_NB_OPT_BOOT: return cs_cli_parse_size(arg, &a->boot, "--boot");
+    case CS_NB_OPT_MIN_RUNS: return cs_cli_parse_size(arg, &a->min_runs, "--min-runs");
+    case CS_NB_OPT_THREADS: return cs_cli_parse_size(arg, &a->threads, "--threads");
+    case CS_NB_OPT_LAW_BOOT: return cs_cli_parse_size(arg, &a->law_boot, "--law-boot");
+    case CS_NB_OPT_SEED: return cs_cli_parse_seed(arg, &a->seed, "--seed");
+    }
+    return CS_OK;
+}
+
+int cs_nb_analysis_run(const char *runs, const cs_nb_analysis *a, bool law, double **budgets,
+                       cs_analyze_result **r)
+{
+    cs_analyze_params p = cs_analyze_default_params();
+    int st;
+
+    *budgets = NULL;
+    if (a->budgets && strcmp(a->budgets, "auto") != 0) {
+        if ((st = cs_optimal_parse_budgets(a->budgets, "--budgets", budgets, &p.nbudgets)))
+            return st;
+        p.budgets = *budgets;
+    }
+    p.min_runs = a->min_runs;
+    p.ucurve.nboot = a->boot;
+    p.ucurve.seed = a->seed;
+    p.law = law;
+    p.law_boot = a->law_boot;
+    p.threads = a->threads;
+    return cs_analyze_run(runs, &p, r);
 }

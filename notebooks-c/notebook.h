@@ -23,6 +23,7 @@
 #ifndef CS_NOTEBOOKS_NOTEBOOK_H
 #define CS_NOTEBOOKS_NOTEBOOK_H
 
+#include "analysis/analyze.h"
 #include "cli/opt.h"
 #include "core/afile.h"
 #include "plots/figures.h"
@@ -30,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 // ---- command line ---------------------------------------------------------------------------
@@ -136,5 +138,41 @@ const char *cs_nb_num(char buf[32], double v, int sig);
 
 /* Creates directory `dir` and its parents (mode 0777 minus umask). CS_EIO naming the path. */
 int cs_nb_mkdirs(const char *dir);
+
+/* ---- the sweep analysis shared by nb_ucurves and nb_laws ------------------------------------ */
+
+/* Option keys of the analysis flags (each notebook lists the ones it offers in its own table). */
+enum {
+    CS_NB_OPT_BUDGETS = 256,
+    CS_NB_OPT_BOOT,
+    CS_NB_OPT_SEED,
+    CS_NB_OPT_MIN_RUNS,
+    CS_NB_OPT_THREADS,
+    CS_NB_OPT_LAW_BOOT
+};
+
+/* The settings of cs_analyze_run a notebook takes from its flags. */
+typedef struct cs_nb_analysis {
+    const char *budgets; /* --budgets: NULL or "auto" (automatic), C1,C2,... or LO:HI:K */
+    size_t boot;         /* --boot: bootstrap replicates of the optima (200) */
+    size_t min_runs;     /* --min-runs: runs an automatic budget needs (3) */
+    size_t threads;      /* --threads (1; 0: all CPUs) */
+    size_t law_boot;     /* --law-boot: bootstrap refits of the law (100) */
+    uint64_t seed;       /* --seed (1) */
+} cs_nb_analysis;
+
+/* The defaults above. */
+cs_nb_analysis cs_nb_analysis_default(void);
+
+/* Takes one analysis flag (key CS_NB_OPT_*) into *a. CS_OK, also for a key that is not an
+ * analysis flag (left to the caller); CS_EINPUT naming the flag for a bad value. */
+int cs_nb_analysis_take(cs_nb_analysis *a, int key, const char *arg);
+
+/* cs_analyze_run over the run logs of `runs` with settings a, the ndt law fitted when `law`.
+ * *budgets receives the parsed budget list (caller frees; NULL for automatic budgets; the
+ * result points into it), *r the result (cs_analyze_result_free). Errors as cs_analyze_run, or
+ * CS_EINPUT for a bad --budgets. */
+int cs_nb_analysis_run(const char *runs, const cs_nb_analysis *a, bool law, double **budgets,
+                       cs_analyze_result **r);
 
 #endif /* CS_NOTEBOOKS_NOTEBOOK_H */
